@@ -1,0 +1,34 @@
+"""Every write to users and member profiles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+
+LANGUAGE_CODES = frozenset(code for code, _name in settings.LANGUAGES)
+
+
+def user_consent_apply(*, user: User, consent: bool, at: datetime | None = None) -> None:
+    """Set marketing consent on an unsaved or locked user, stamping when it was given.
+
+    Giving consent again keeps the original time; withdrawing clears it.
+    """
+    if consent and not user.marketing_consent:
+        user.marketing_consent_at = at or timezone.now()
+    elif not consent:
+        user.marketing_consent_at = None
+    user.marketing_consent = consent
+
+
+@transaction.atomic
+def user_language_set(*, user: User, language: str) -> None:
+    """Remember the member's language for pages and emails."""
+    if language not in LANGUAGE_CODES:
+        raise ValueError(f"Unsupported language: {language!r}")
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    from django.conf import settings
+
+    return [f"vafa database: {settings.DATABASES['default']['ENGINE']}"]
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: pytest.FixtureRequest) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> None:
+    """Rate-limit counters live in the cache; every test starts without them."""
+    cache.clear()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """`postgres` and `redis` tests need the real services; elsewhere they skip, saying why."""
+    from django.conf import settings
+
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (row locks, concurrency, triggers); CI runs it via .ci/run")
+    if item.get_closest_marker("redis") and not settings.REDIS_URL:
+        pytest.skip("needs Redis (REDIS_URL); CI runs it via .ci/run")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write where the suite ran (read by .ci/run, which insists on PostgreSQL and Redis)."""
+    report = os.environ.get("VAFA_TEST_REPORT")
+    if not report or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    from django.conf import settings
+
+    vendor = connection.vendor
+    broker = "redis" if settings.CELERY_BROKER_URL.startswith("redis") else "filesystem"
+    lines = [f"database={vendor}", f"broker={broker}", f"collected={session.testscollected}"]
+    Path(report).write_text("\n".join(lines) + "\n")
