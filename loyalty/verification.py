@@ -1,0 +1,147 @@
+"""The ledger's invariants as set-based queries (``manage.py verify_ledger``).
+
+Each check is one SQL statement over every account, lot or entry and returns the
+offenders; an empty result means the invariant holds. See ARCHITECTURE.md, "The points
+ledger", and docs/ledger.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+ENTRY_SUMS = """
+SELECT account_id,
+    SUM(points) AS available,
+    SUM(pending_points) AS pending,
+    SUM(CASE WHEN kind IN ('earn', 'bonus', 'referral', 'reversal')
+              OR (kind = 'adjust' AND points + pending_points > 0)
+        THEN points + pending_points ELSE 0 END) AS lifetime
+FROM loyalty_entry GROUP BY account_id
+"""
+LOT_SUMS = """
+SELECT account_id,
+    SUM(CASE WHEN state = 'available' THEN remaining ELSE 0 END) AS available,
+    SUM(CASE WHEN state = 'pending' THEN remaining ELSE 0 END) AS pending
+FROM loyalty_lot GROUP BY account_id
+"""
+
+CHECKS: dict[str, tuple[str, str]] = {
+    "balance_matches_entries": (
+        "account balance, pending or lifetime points differ from the sum of its entries",
+        f"""
+        SELECT a.id, a.balance, a.pending, a.lifetime_earned,
+            COALESCE(e.available, 0), COALESCE(e.pending, 0), COALESCE(e.lifetime, 0)
+        FROM loyalty_account a LEFT JOIN ({ENTRY_SUMS}) e ON e.account_id = a.id
+        WHERE a.balance <> COALESCE(e.available, 0) OR a.pending <> COALESCE(e.pending, 0)
+           OR a.lifetime_earned <> COALESCE(e.lifetime, 0)
+        """,
+    ),
+    "balance_matches_lots": (
+        "account balance or pending differ from the points remaining in its lots",
+        f"""
+        SELECT a.id, a.balance, a.pending, COALESCE(l.available, 0), COALESCE(l.pending, 0)
+        FROM loyalty_account a LEFT JOIN ({LOT_SUMS}) l ON l.account_id = a.id
+        WHERE a.balance <> COALESCE(l.available, 0) OR a.pending <> COALESCE(l.pending, 0)
+        """,
+    ),
+    "balance_not_negative": (
+        "an account has negative available or pending points",
+        "SELECT id, balance, pending FROM loyalty_account WHERE balance < 0 OR pending < 0",
+    ),
+    "lot_remaining_in_range": (
+        "a lot's remaining points are outside 0..points, or a closed lot still holds points",
+        """
+        SELECT id, points, remaining, state FROM loyalty_lot
+        WHERE remaining < 0 OR remaining > points
+           OR (state IN ('expired', 'reversed') AND remaining <> 0)
+        """,
+    ),
+    "lot_matches_its_history": (
+        "a lot's remaining points differ from its entries minus what debits took from it",
+        """
+        SELECT l.id, l.remaining, COALESCE(e.total, 0) - COALESCE(a.total, 0)
+        FROM loyalty_lot l
+        LEFT JOIN (SELECT lot_id, SUM(points + pending_points) AS total FROM loyalty_entry
+                   WHERE lot_id IS NOT NULL GROUP BY lot_id) e ON e.lot_id = l.id
+        LEFT JOIN (SELECT lot_id, SUM(points) AS total FROM loyalty_allocation
+                   GROUP BY lot_id) a ON a.lot_id = l.id
+        WHERE l.remaining <> COALESCE(e.total, 0) - COALESCE(a.total, 0)
+        """,
+    ),
+    "debit_matches_allocations": (
+        "a debit or restore does not match the points it took from or gave back to lots",
+        """
+        SELECT e.id, e.points, COALESCE(a.total, 0) FROM loyalty_entry e
+        LEFT JOIN (SELECT entry_id, SUM(points) AS total FROM loyalty_allocation
+                   GROUP BY entry_id) a ON a.entry_id = e.id
+        WHERE e.lot_id IS NULL AND COALESCE(a.total, 0) <> -e.points
+        """,
+    ),
+    "expired_lot_never_spent": (
+        "a debit took points from a lot at or after that lot's expiry",
+        """
+        SELECT a.id, a.entry_id, a.lot_id FROM loyalty_allocation a
+        JOIN loyalty_entry e ON e.id = a.entry_id JOIN loyalty_lot l ON l.id = a.lot_id
+        WHERE a.points > 0 AND l.expires_at <= e.occurred_at
+        """,
+    ),
+    "pending_never_spent": (
+        "points were taken from a lot that is still pending",
+        """
+        SELECT a.id, a.entry_id, a.lot_id FROM loyalty_allocation a
+        JOIN loyalty_lot l ON l.id = a.lot_id WHERE l.state = 'pending'
+        """,
+    ),
+    "expiry_takes_each_point_once": (
+        "a lot's expired total differs from the sum of its expiry entries",
+        """
+        SELECT l.id, l.expired, COALESCE(x.total, 0) FROM loyalty_lot l
+        LEFT JOIN (SELECT lot_id, -SUM(points) AS total FROM loyalty_entry
+                   WHERE kind = 'expire' GROUP BY lot_id) x ON x.lot_id = l.id
+        WHERE l.expired <> COALESCE(x.total, 0)
+        """,
+    ),
+    "idempotency_key_unique": (
+        "an idempotency key has more than one entry",
+        """
+        SELECT idempotency_key, COUNT(*) FROM loyalty_entry
+        GROUP BY idempotency_key HAVING COUNT(*) > 1
+        """,
+    ),
+}
+
+LIABILITY = """
+SELECT kind, COUNT(*), COALESCE(SUM(points), 0), COALESCE(SUM(pending_points), 0)
+FROM loyalty_entry GROUP BY kind ORDER BY kind
+"""
+
+
+@dataclass(frozen=True)
+class Offence:
+    check: str
+    description: str
+    row: tuple
+
+
+def ledger_offences(*, limit: int = 100) -> list[Offence]:
+    """Run every check; return up to ``limit`` offending rows per check."""
+    offences: list[Offence] = []
+    with connection.cursor() as cursor:
+        for name, (description, sql) in CHECKS.items():
+            cursor.execute(f"{sql} LIMIT {int(limit)}")
+            offences += [Offence(name, description, tuple(row)) for row in cursor.fetchall()]
+    return offences
+
+
+def ledger_liability() -> dict[str, object]:
+    """Points issued and taken per kind, and the total the program owes its members."""
+    with connection.cursor() as cursor:
+        cursor.execute(LIABILITY)
+        by_kind = {kind: (n, pts, pend) for kind, n, pts, pend in cursor.fetchall()}
+        cursor.execute(
+            "SELECT COALESCE(SUM(balance), 0), COALESCE(SUM(pending), 0) FROM loyalty_account"
+        )
+        balance, pending = cursor.fetchone()
+    return {"by_kind": by_kind, "outstanding": balance, "pending": pending}
