@@ -34,10 +34,10 @@ class Account(TimeStampedModel):
         related_name="loyalty_account",
         verbose_name=_("member"),
     )
-    balance = models.BigIntegerField(_("available points"), default=0)
-    pending = models.BigIntegerField(_("pending points"), default=0)
-    lifetime_earned = models.BigIntegerField(_("lifetime points earned"), default=0)
-    qualifying_points = models.BigIntegerField(_("qualifying points"), default=0)
+    balance = models.BigIntegerField(_("available points"), default=0, db_default=0)
+    pending = models.BigIntegerField(_("pending points"), default=0, db_default=0)
+    lifetime_earned = models.BigIntegerField(_("lifetime points earned"), default=0, db_default=0)
+    qualifying_points = models.BigIntegerField(_("qualifying points"), default=0, db_default=0)
 
     class Meta:
         verbose_name = _("points account")
@@ -74,9 +74,11 @@ class Entry(models.Model):
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(_("kind"), max_length=16, choices=EntryKind.choices)
-    points = models.BigIntegerField(_("available points change"), default=0)
-    pending_points = models.BigIntegerField(_("pending points change"), default=0)
-    qualifying_points = models.BigIntegerField(_("qualifying points change"), default=0)
+    points = models.BigIntegerField(_("available points change"), default=0, db_default=0)
+    pending_points = models.BigIntegerField(_("pending points change"), default=0, db_default=0)
+    qualifying_points = models.BigIntegerField(
+        _("qualifying points change"), default=0, db_default=0
+    )
     lot = models.ForeignKey(
         "Lot", on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
     )
@@ -161,7 +163,19 @@ class Lot(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=EntryKind.choices)
     points = models.BigIntegerField(_("points"))
     remaining = models.BigIntegerField(_("remaining"))
-    expired = models.BigIntegerField(_("expired so far"), default=0)
+    expired = models.BigIntegerField(_("expired so far"), default=0, db_default=0)
+    reversed = models.BigIntegerField(
+        _("reversed so far"),
+        default=0,
+        db_default=0,
+        help_text=_("Points of this credit taken back."),
+    )
+    owed = models.BigIntegerField(
+        _("forgiven, not yet settled"),
+        default=0,
+        db_default=0,
+        help_text=_("Reversed points that were already spent and could not be clawed back."),
+    )
     state = models.CharField(_("state"), max_length=16, choices=LotState.choices)
     qualifying = models.BooleanField(_("counts toward tier"), default=False)
     available_at = models.DateTimeField(_("available from"))
@@ -180,6 +194,10 @@ class Lot(models.Model):
                 name="lot_remaining_between_0_and_points",
             ),
             models.CheckConstraint(condition=Q(expired__gte=0), name="lot_expired_gte_0"),
+            models.CheckConstraint(
+                condition=Q(owed__gte=0, reversed__gte=models.F("owed")),
+                name="lot_owed_within_reversed",
+            ),
             models.CheckConstraint(
                 condition=~Q(state__in=["expired", "reversed"]) | Q(remaining=0),
                 name="lot_closed_is_empty",

@@ -224,11 +224,6 @@ def points_debit(
     return entry
 
 
-def _reversed_before(credit: Entry) -> int:
-    followups = credit.followups.filter(kind=EntryKind.REVERSAL).values_list("details", flat=True)
-    return sum(int(d.get("requested", 0)) for d in followups)
-
-
 @dataclass(frozen=True)
 class _Reversal:
     credit: Entry
@@ -267,7 +262,7 @@ def credit_reverse(
         return _reversal_replayed(existing, credit=credit, points=points)
     account_expire_due(account_id=credit.account_id, as_of=now)
     lot = Lot.objects.get(pk=credit.lot_id)
-    reversible = max(0, lot.points - lot.expired - _reversed_before(credit))
+    reversible = max(0, lot.points - lot.expired - lot.reversed)
     requested = reversible if points is None else min(points, reversible)
     if requested == 0:
         return ReversalResult(None, 0, 0, 0, 0)
@@ -309,8 +304,9 @@ def _reversal_entry(r: _Reversal, *, points: int, pending: int, facts: dict) -> 
 def _reverse_pending(r: _Reversal) -> ReversalResult:
     lot = r.lot
     lot.remaining -= r.requested
+    lot.reversed += r.requested
     lot.state = LotState.REVERSED if lot.remaining == 0 else LotState.PENDING
-    lot.save(update_fields=["remaining", "state"])
+    lot.save(update_fields=["remaining", "reversed", "state"])
     facts = {"requested": r.requested, "from_lot": r.requested, "clawed_back": 0, "forgiven": 0}
     entry = _reversal_entry(r, points=0, pending=-r.requested, facts=facts)
     lifetime = -r.requested if r.credit.kind in LIFETIME_KINDS else 0
@@ -326,6 +322,9 @@ def _reverse_available(r: _Reversal) -> ReversalResult:
     clawed = sum(others.values())
     taken = from_lot + clawed
     forgiven = r.requested - taken
+    Lot.objects.filter(pk=r.lot.pk).update(
+        reversed=F("reversed") + r.requested, owed=F("owed") + forgiven
+    )
     if taken == 0:
         return ReversalResult(None, r.requested, 0, 0, forgiven)
     facts = {"requested": r.requested, "from_lot": from_lot, "clawed_back": clawed}
@@ -362,8 +361,9 @@ def debit_restore(
         return existing
     if Entry.objects.filter(kind=EntryKind.RESTORE, related_entry=debit).exists():
         raise NotRestorable(_("These points were already given back."))
-    gives, settled = _restorable(account=account, debit=debit)
+    gives, settled = _restorable(debit=debit)
     if not any(gives.values()):
+        Lot.objects.bulk_update(list(gives), ["owed"])
         return None
     facts = {"settled": settled} if settled else {}
     entry = Entry.objects.create(
@@ -384,28 +384,17 @@ def debit_restore(
     return entry
 
 
-def _forgiven_debts(*, account: Account) -> dict[int, int]:
-    """Points per lot that reversals forgave and no restore has settled yet."""
-    debts: dict[int, int] = {}
-    forgiven = Entry.objects.filter(account=account, kind=EntryKind.REVERSAL, lot__isnull=True)
-    for lot_id, facts in forgiven.values_list("related_entry__lot_id", "details"):
-        debts[lot_id] = debts.get(lot_id, 0) + int(facts.get("forgiven", 0))
-    restores = Entry.objects.filter(account=account, kind=EntryKind.RESTORE)
-    for facts in restores.values_list("details", flat=True):
-        for lot_id, n in facts.get("settled", {}).items():
-            debts[int(lot_id)] = debts.get(int(lot_id), 0) - n
-    return {lot_id: n for lot_id, n in debts.items() if n > 0}
-
-
-def _restorable(*, account: Account, debit: Entry) -> tuple[dict[Lot, int], dict[str, int]]:
-    debts = _forgiven_debts(account=account)
+def _restorable(*, debit: Entry) -> tuple[dict[Lot, int], dict[str, int]]:
+    """Per lot, the points to give back, less any forgiven reversal debt they settle."""
     gives: dict[Lot, int] = {}
     settled: dict[str, int] = {}
     for allocation in debit.allocations.select_related("lot"):
-        owed = min(allocation.points, debts.get(allocation.lot_id, 0))
-        gives[allocation.lot] = allocation.points - owed
+        lot = allocation.lot
+        owed = min(allocation.points, lot.owed)
+        lot.owed -= owed
+        gives[lot] = allocation.points - owed
         if owed:
-            settled[str(allocation.lot_id)] = owed
+            settled[str(lot.pk)] = owed
     return gives, settled
 
 
@@ -417,7 +406,7 @@ def _give_back(*, entry: Entry, gives: dict[Lot, int]) -> None:
         lot.remaining += n
         if n and lot.state == LotState.EXPIRED:
             lot.state = LotState.AVAILABLE
-    Lot.objects.bulk_update([lot for lot, n in gives.items() if n], ["remaining", "state"])
+    Lot.objects.bulk_update(list(gives), ["remaining", "state", "owed"])
 
 
 @transaction.atomic

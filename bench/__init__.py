@@ -1,0 +1,1 @@
+"""Benchmarks run by hand against PostgreSQL; see bench/README.md."""
