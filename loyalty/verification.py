@@ -8,6 +8,7 @@ ledger", and docs/ledger.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import connection
 
@@ -125,13 +126,18 @@ class Offence:
     row: tuple
 
 
+def _plain(row: tuple) -> tuple:
+    """PostgreSQL sums bigints as numeric; show whole numbers as ints."""
+    return tuple(int(v) if isinstance(v, Decimal) else v for v in row)
+
+
 def ledger_offences(*, limit: int = 100) -> list[Offence]:
     """Run every check; return up to ``limit`` offending rows per check."""
     offences: list[Offence] = []
     with connection.cursor() as cursor:
         for name, (description, sql) in CHECKS.items():
             cursor.execute(f"{sql} LIMIT {int(limit)}")
-            offences += [Offence(name, description, tuple(row)) for row in cursor.fetchall()]
+            offences += [Offence(name, description, _plain(row)) for row in cursor.fetchall()]
     return offences
 
 
@@ -139,9 +145,9 @@ def ledger_liability() -> dict[str, object]:
     """Points issued and taken per kind, and the total the program owes its members."""
     with connection.cursor() as cursor:
         cursor.execute(LIABILITY)
-        by_kind = {kind: (n, pts, pend) for kind, n, pts, pend in cursor.fetchall()}
+        by_kind = {row[0]: _plain(row[1:]) for row in cursor.fetchall()}
         cursor.execute(
             "SELECT COALESCE(SUM(balance), 0), COALESCE(SUM(pending), 0) FROM loyalty_account"
         )
-        balance, pending = cursor.fetchone()
+        balance, pending = _plain(cursor.fetchone())
     return {"by_kind": by_kind, "outstanding": balance, "pending": pending}

@@ -3,15 +3,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.db import IntegrityError, transaction
 
 from loyalty.errors import (
     IdempotencyConflict,
     InsufficientPoints,
     InvalidPoints,
-    NotReversible,
     NotRestorable,
+    NotReversible,
 )
 from loyalty.models import Account, Allocation, Entry, EntryKind, Lot, LotState
 from loyalty.services.ledger import (
@@ -23,17 +22,10 @@ from loyalty.services.ledger import (
 )
 from loyalty.verification import ledger_offences
 from tests.accounts.factories import UserFactory
+from tests.loyalty.conftest import NOW
 from tests.loyalty.factories import AccountFactory
 
-pytestmark = pytest.mark.django_db
-
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 
 @pytest.fixture
@@ -170,10 +162,10 @@ def test_debit_refuses_to_overspend_and_writes_nothing(account) -> None:
     assert snapshot(account) == before
 
 
-def test_debit_never_spends_a_lot_past_its_expiry(account, _frozen_clock) -> None:
+def test_debit_never_spends_a_lot_past_its_expiry(account, clock) -> None:
     old = credit(account, 50, "old", expires_at=NOW + days(5))
     credit(account, 20, "new", expires_at=NOW + days(50))
-    _frozen_clock.move_to(NOW + days(6))  # the expiry job has not run yet
+    clock.move_to(NOW + days(6))  # the expiry job has not run yet
 
     with pytest.raises(InsufficientPoints, match="20 available, 30 needed"):
         points_debit(account=account, points=30, idempotency_key="after-expiry")
@@ -252,11 +244,11 @@ def test_reversal_claws_back_spent_points_from_other_lots(account) -> None:
     assert_books_balance()
 
 
-def test_reversal_does_not_take_expired_points_twice(account, _frozen_clock) -> None:
+def test_reversal_does_not_take_expired_points_twice(account, clock) -> None:
     purchase = credit(account, 100, "buy", expires_at=NOW + days(3))
     credit(account, 500, "other", expires_at=NOW + days(300))
     points_debit(account=account, points=40, idempotency_key="spend")  # 40 of the purchase
-    _frozen_clock.move_to(NOW + days(4))  # the other 60 of the purchase expire
+    clock.move_to(NOW + days(4))  # the other 60 of the purchase expire
 
     result = credit_reverse(credit=purchase, idempotency_key="refund")
 
@@ -323,11 +315,11 @@ def test_restore_happens_once(account) -> None:
     assert snapshot(account) == before
 
 
-def test_restored_points_keep_their_expiry_and_expire_if_it_passed(account, _frozen_clock) -> None:
+def test_restored_points_keep_their_expiry_and_expire_if_it_passed(account, clock) -> None:
     soon = credit(account, 40, "soon", expires_at=NOW + days(5))
     credit(account, 100, "later", expires_at=NOW + days(300))
     redemption = points_debit(account=account, points=60, idempotency_key="redeem")
-    _frozen_clock.move_to(NOW + days(10))
+    clock.move_to(NOW + days(10))
 
     debit_restore(debit=redemption, idempotency_key="cancel")
 
