@@ -139,9 +139,12 @@ def test_database_refuses_to_update_or_delete_ledger_entries() -> None:
         Entry.objects.filter(pk=entry.pk).update(points=5000)
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
         Entry.objects.filter(pk=entry.pk).delete()
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM loyalty_entry")
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM loyalty_entry")
 
     assert Entry.objects.get(pk=entry.pk).points == 50
     assert Lot.objects.get(account=account).remaining == 50
