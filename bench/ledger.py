@@ -71,7 +71,7 @@ def django_setup() -> None:
     django.setup()
 
 
-def environment(args: argparse.Namespace, workarounds: list[str]) -> dict[str, Any]:
+def environment(args: argparse.Namespace) -> dict[str, Any]:
     from importlib.metadata import version
 
     from bench.ledger_db import database_name, server_facts
@@ -90,7 +90,6 @@ def environment(args: argparse.Namespace, workarounds: list[str]) -> dict[str, A
         "database": database_name(),
         "postgres": server_facts(),
         "args": vars(args),
-        "workarounds": workarounds,
     }
 
 
@@ -220,9 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.create_db:
         ledger_db.database_recreate()
     records: Records = []
-    workarounds = ledger_db.database_migrate()
+    ledger_db.database_migrate()
     as_of = timezone.now().replace(microsecond=0)
-    emit(records, "environment", as_of=as_of, **environment(args, workarounds))
+    emit(records, "environment", as_of=as_of, **environment(args))
     scale = ledger_db.Scale(args.accounts, args.lots, args.due_fraction, as_of)
     bench_expiry(records, args, scale)
     if not args.skip_naive:

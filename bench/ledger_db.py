@@ -21,7 +21,6 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
-from django.db.utils import ProgrammingError
 
 from loyalty.models import Account, Entry, Lot
 
@@ -62,29 +61,8 @@ def database_recreate() -> None:
         admin.execute(f'CREATE DATABASE "{name}"')
 
 
-def database_migrate() -> list[str]:
-    """``manage.py migrate``; returns the workarounds that were needed (see README.md)."""
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-    except ProgrammingError as exc:
-        if "incomplete placeholder" not in str(exc):
-            raise
-        _append_only_trigger_by_hand()
-        call_command("migrate", verbosity=0, interactive=False)
-        return ["loyalty.0002 applied by hand: its '%' in RAISE breaks schema_editor.execute"]
-    return []
-
-
-def _append_only_trigger_by_hand() -> None:
-    """Work around loyalty/migrations/0002 failing on psycopg 3: run its SQL without
-    parameters (so '%' is not read as a placeholder), then record the migration as applied."""
-    from importlib import import_module
-
-    create = import_module("loyalty.migrations.0002_append_only_ledger").CREATE
-    call_command("migrate", "loyalty", "0001", verbosity=0, interactive=False)
-    with connection.cursor() as cursor:
-        cursor.execute(create)
-    call_command("migrate", "loyalty", "0002", fake=True, verbosity=0, interactive=False)
+def database_migrate() -> None:
+    call_command("migrate", verbosity=0, interactive=False)
 
 
 def _column_default(model: type[models.Model], field: models.Field) -> Any:

@@ -15,3 +15,7 @@ INSTALLED_APPS = [*INSTALLED_APPS, "mptt", "hordak"]
 DEFAULT_CURRENCY = "EUR"
 HORDAK_INTERNAL_CURRENCY = "EUR"
 HORDAK_CURRENCIES = ["EUR"]
+
+# config.settings needs DEBUG=1 in the environment for its development secret key; the
+# benchmarks then run with DEBUG off, as production does (no per-query logging).
+DEBUG = False

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import User
+from loyalty.models import Entry
+from loyalty.verification import ledger_offences
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_is_idempotent_and_leaves_consistent_books(settings) -> None:
+    settings.DEBUG = True
+    out = StringIO()
+
+    call_command("seed_demo", stdout=out)
+    counts = (User.objects.count(), Entry.objects.count())
+    call_command("seed_demo", stdout=StringIO())
+
+    assert (User.objects.count(), Entry.objects.count()) == counts
+    assert counts[0] == 6
+    assert "admin@vafa.example / vafa-demo-2026" in out.getvalue()
+    assert ledger_offences() == []
+    assert User.objects.get(email="omid@vafa.example").loyalty_account.pending > 0
+
+
+def test_seed_demo_refuses_to_run_in_production(settings) -> None:
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG=1 or --force"):
+        call_command("seed_demo", stdout=StringIO())
+    assert User.objects.count() == 0
