@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from allauth.account import app_settings as allauth_settings
+from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.emails import email_send
 from accounts.models import User
 
 LANGUAGE_CODES = frozenset(code for code, _name in settings.LANGUAGES)
@@ -32,3 +36,18 @@ def user_language_set(*, user: User, language: str) -> None:
         raise ValueError(f"Unsupported language: {language!r}")
     User.objects.filter(pk=user.pk).update(language=language)
     user.language = language
+
+
+def set_password_url(*, user: User) -> str:
+    """An absolute link to allauth's password-reset-from-key page for ``user``."""
+    token = allauth_settings.PASSWORD_RESET_TOKEN_GENERATOR().make_token(user)
+    path = reverse("account_reset_password_from_key", kwargs={"uidb36": "UID", "key": "KEY"})
+    return settings.SITE_URL + path.replace("UID-KEY", f"{user_pk_to_url_str(user)}-{token}")
+
+
+def member_set_password_email_send(*, user: User) -> None:
+    email_send(
+        user=user,
+        template="set_password",
+        context={"set_password_url": set_password_url(user=user)},
+    )

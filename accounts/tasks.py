@@ -1,9 +1,22 @@
-"""Celery tasks of the accounts app."""
+"""Celery tasks of the accounts app: thin wrappers that take ids and call one service."""
 
 from __future__ import annotations
 
+from smtplib import SMTPException
+
 from celery import shared_task
 from django.db import connection
+
+from accounts.models import User
+from accounts.services import member_set_password_email_send
+
+EMAIL_RETRY = {
+    "autoretry_for": (SMTPException, ConnectionError, TimeoutError),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
 
 
 @shared_task(ignore_result=False)
@@ -14,3 +27,10 @@ def broker_ping_task() -> dict[str, str]:
         cursor.execute("SELECT 1")
         cursor.fetchone()
     return {"status": "pong", "database": connection.vendor}
+
+
+@shared_task(acks_late=True, **EMAIL_RETRY)
+def member_set_password_email_task(user_id: int) -> None:
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is not None:
+        member_set_password_email_send(user=user)

@@ -38,6 +38,15 @@ class Account(TimeStampedModel):
     pending = models.BigIntegerField(_("pending points"), default=0, db_default=0)
     lifetime_earned = models.BigIntegerField(_("lifetime points earned"), default=0, db_default=0)
     qualifying_points = models.BigIntegerField(_("qualifying points"), default=0, db_default=0)
+    tier = models.ForeignKey(
+        "loyalty.Tier",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accounts",
+        verbose_name=_("tier"),
+    )
+    tier_since = models.DateTimeField(_("in this tier since"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("points account")

@@ -1,0 +1,156 @@
+"""Bonus campaigns: which apply to an event, how much they give, and the caps.
+
+Selection is pure (no writes); granting happens under the member's account lock and, for
+campaigns with a budget, the campaign row lock (always taken after the account lock, so
+the lock order is fixed). The budget is spent with a conditional update whose row count is
+checked: it can never be overshot, however many events race for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from loyalty.models import (
+    LIVE_CAMPAIGN_STATUSES,
+    Account,
+    Campaign,
+    CampaignKind,
+    CampaignParticipation,
+    CampaignStatus,
+)
+from loyalty.timing import end_of_day, local_date, rolling_expiry
+
+
+@dataclass(frozen=True)
+class CampaignOffer:
+    campaign: Campaign
+    points: int
+
+
+def floor_points(value: Decimal) -> int:
+    """Points are whole numbers, always rounded down."""
+    return int(value.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def campaigns_live(*, at: datetime) -> list[Campaign]:
+    """Campaigns that apply to events occurring at ``at``."""
+    live = Campaign.objects.filter(
+        status__in=LIVE_CAMPAIGN_STATUSES, starts_at__lte=at, ends_at__gt=at
+    )
+    return list(live.prefetch_related("tiers"))
+
+
+def _eligible(campaign: Campaign, *, event_type: str, amount: Decimal | None, tier_id) -> bool:
+    if event_type not in campaign.eligible_event_types:
+        return False
+    tier_ids = {tier.pk for tier in campaign.tiers.all()}
+    if tier_ids and tier_id not in tier_ids:
+        return False
+    return campaign.min_amount is None or (amount is not None and amount >= campaign.min_amount)
+
+
+def campaign_points(
+    campaign: Campaign, *, event_type: str, base: int, amount: Decimal | None, tier_id: int | None
+) -> int:
+    """The bonus ``campaign`` would give to one event, before caps and budget."""
+    if not _eligible(campaign, event_type=event_type, amount=amount, tier_id=tier_id):
+        return 0
+    if campaign.kind == CampaignKind.MULTIPLIER:
+        return floor_points(Decimal(base) * (campaign.multiplier - 1))
+    if campaign.kind == CampaignKind.SPEND_THRESHOLD:
+        reached = amount is not None and amount >= campaign.threshold_amount
+        return campaign.bonus_points if reached else 0
+    return campaign.bonus_points
+
+
+def campaigns_pick(offers: list[CampaignOffer]) -> list[CampaignOffer]:
+    """All stackable campaigns, plus the single best of the others."""
+    offers = [offer for offer in offers if offer.points > 0]
+    stacking = [offer for offer in offers if offer.campaign.stackable]
+    others = sorted(
+        (o for o in offers if not o.campaign.stackable),
+        key=lambda o: (-o.points, o.campaign.pk),
+    )
+    return stacking + others[:1]
+
+
+def campaign_offers(
+    campaigns: list[Campaign], *, event_type: str, base: int, amount, tier_id
+) -> list[CampaignOffer]:
+    offers = [
+        CampaignOffer(
+            c, campaign_points(c, event_type=event_type, base=base, amount=amount, tier_id=tier_id)
+        )
+        for c in campaigns
+    ]
+    return campaigns_pick(offers)
+
+
+def _member_room(campaign: Campaign, account: Account) -> int | None:
+    if campaign.member_cap_points is None:
+        return None
+    taken = (
+        CampaignParticipation.objects.filter(campaign=campaign, account=account)
+        .values_list("points", flat=True)
+        .first()
+    )
+    return max(0, campaign.member_cap_points - (taken or 0))
+
+
+def _spend_budget(campaign: Campaign, points: int) -> int:
+    """Take up to ``points`` from the campaign budget; return what was granted."""
+    if campaign.budget_points is None:
+        return points
+    locked = Campaign.objects.select_for_update().only("budget_points", "budget_used")
+    current = locked.get(pk=campaign.pk)
+    granted = min(points, current.budget_points - current.budget_used)
+    if granted <= 0:
+        return 0
+    updated = Campaign.objects.filter(
+        pk=campaign.pk, budget_used__lte=F("budget_points") - granted
+    ).update(budget_used=F("budget_used") + granted)
+    return granted if updated == 1 else 0
+
+
+@transaction.atomic
+def campaign_grant(*, campaign: Campaign, account: Account, points: int) -> int:
+    """Reserve bonus points for one event within the member cap and the total budget.
+    The caller holds the member's account lock."""
+    room = _member_room(campaign, account)
+    wanted = points if room is None else min(points, room)
+    granted = _spend_budget(campaign, wanted) if wanted > 0 else 0
+    if granted > 0:
+        participation, _created = CampaignParticipation.objects.get_or_create(
+            campaign=campaign, account=account
+        )
+        CampaignParticipation.objects.filter(pk=participation.pk).update(
+            points=F("points") + granted, events=F("events") + 1
+        )
+    return granted
+
+
+def campaign_bonus_expiry(campaign: Campaign, *, earned_at: datetime) -> datetime:
+    """Seasonal bonus points expire on the campaign's date, or N days after earning."""
+    if campaign.bonus_expires_on:
+        return end_of_day(campaign.bonus_expires_on)
+    if campaign.bonus_expiry_days:
+        return end_of_day(local_date(earned_at) + timedelta(days=campaign.bonus_expiry_days))
+    return rolling_expiry(earned_at=earned_at)
+
+
+def campaigns_due_status(*, at: datetime | None = None) -> dict[str, int]:
+    """Move scheduled campaigns whose start passed to active, and live ones past their end
+    to ended (used by the scheduled job; events already honour the dates exactly)."""
+    at = at or timezone.now()
+    started = Campaign.objects.filter(
+        status=CampaignStatus.SCHEDULED, starts_at__lte=at, ends_at__gt=at
+    ).update(status=CampaignStatus.ACTIVE, updated_at=at)
+    ended = Campaign.objects.filter(status__in=LIVE_CAMPAIGN_STATUSES, ends_at__lte=at).update(
+        status=CampaignStatus.ENDED, updated_at=at
+    )
+    return {"started": started, "ended": ended}
