@@ -30,6 +30,9 @@ LEDGER_TABLES = "accounts_user, loyalty_account, loyalty_lot, loyalty_entry, loy
 HASH_DUE = "abs(mod(hashint8extended(g, 1), 1000000))"
 HASH_DAYS = "abs(mod(hashint8extended(g, 2), 300 * 86400))"
 HASH_POINTS = "abs(mod(hashint8extended(g, 3), 491))"
+# Lots go to accounts at random, as credits arrive over time: an account's lots are spread
+# over the table, not stored side by side (which would flatter any per-account batch).
+HASH_ACCOUNT = "1 + abs(mod(hashint8extended(g, 4), %(accounts)s))"
 AS_OF = "%(as_of)s::timestamptz"
 
 
@@ -108,7 +111,7 @@ def _lots(params: dict[str, Any]) -> int:
     offset = f"make_interval(secs => 1 + {HASH_DAYS})"
     exprs = {
         "id": "g",
-        "account_id": "mod(g - 1, %(accounts)s) + 1",
+        "account_id": HASH_ACCOUNT,
         "kind": "'earn'",
         "points": f"10 + {HASH_POINTS}",
         "remaining": f"10 + {HASH_POINTS}",

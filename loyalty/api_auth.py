@@ -11,7 +11,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from loyalty.models import ApiKey
 from loyalty.services.apikeys import api_key_authenticate
@@ -21,7 +21,7 @@ KEYWORD = b"api-key"
 
 def client_ip(request: Request) -> str:
     """The client address as DRF sees it (X-Forwarded-For only from trusted proxies)."""
-    return SimpleRateThrottle().get_ident(request)
+    return BaseThrottle().get_ident(request)
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -52,7 +52,7 @@ def _count_failure(request: Request) -> None:
     except ValueError:  # expired between add and incr
         failures = 1
     if failures > limit:
-        raise exceptions.Throttled(wait=60, detail=_("Too many invalid API keys; wait a minute."))
+        raise exceptions.Throttled(wait=60, detail=str(_("Too many invalid API keys.")))
 
 
 class HasApiKey(BasePermission):

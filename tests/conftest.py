@@ -20,6 +20,16 @@ def _fast_passwords(settings: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _eager_tasks() -> None:
+    """Tasks run inline in tests of services and views. Tests of the real broker and worker
+    build their own Celery app (tests/config/test_celery.py, tests/jobs/)."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache() -> None:
     """Rate-limit counters live in the cache; every test starts without them."""
     cache.clear()

@@ -34,6 +34,7 @@ from loyalty.models import (
     EntryKind,
     Lot,
     LotState,
+    Tier,
 )
 from loyalty.services.expiry import account_expire_due
 from loyalty.timing import rolling_expiry
@@ -55,7 +56,19 @@ class ReversalResult:
 
 
 def account_for_member(*, member: AbstractBaseUser) -> Account:
-    account, _created = Account.objects.get_or_create(member=member)
+    """The member's points account, opened on first use in the entry tier."""
+    account = Account.objects.filter(member=member).first()
+    if account is None:
+        account = account_open(member=member)
+    return account
+
+
+def account_open(*, member: AbstractBaseUser) -> Account:
+    entry_tier = Tier.objects.filter(threshold=0).order_by("rank").first()
+    now = timezone.now() if entry_tier else None
+    account, _created = Account.objects.get_or_create(
+        member=member, defaults={"tier": entry_tier, "tier_since": now}
+    )
     return account
 
 

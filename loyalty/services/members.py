@@ -13,7 +13,7 @@ from accounts.models import User
 from accounts.services import LANGUAGE_CODES
 from accounts.tasks import member_set_password_email_task
 from loyalty.models import Account
-from loyalty.services.ledger import account_for_member
+from loyalty.services.ledger import account_for_member, account_open
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,6 @@ def _create(email, first_name, last_name, language, birthday) -> Enrollment:
     member.set_unusable_password()
     member.save()
     EmailAddress.objects.create(user=member, email=email, primary=True, verified=False)
-    account = Account.objects.create(member=member)
+    account = account_open(member=member)
     transaction.on_commit(lambda: member_set_password_email_task.delay(member.pk))
     return Enrollment(member, account, created=True)
