@@ -1,0 +1,50 @@
+"""schemathesis generates requests from our own OpenAPI schema and sends them through the
+real WSGI application: whatever it sends, the API never answers with a server error, and
+every answer matches the documented schema."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from config.wsgi import application
+from loyalty.services.apikeys import api_key_create
+from tests.loyalty.factories import AccountFactory, EarningRuleFactory
+
+pytestmark = pytest.mark.django_db
+
+FUZZ = settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def _operations() -> list:
+    schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+    return [result.ok() for result in schema.get_all_operations()]
+
+
+def test_api_never_answers_with_a_server_error() -> None:
+    EarningRuleFactory(points_per_unit=Decimal("1.00"))
+    members = [AccountFactory().member for _ in range(3)]
+    headers = {"Authorization": f"Api-Key {api_key_create(name='fuzz')[1]}"}
+    operations = _operations()
+    assert len(operations) >= 4
+
+    for operation in operations:
+
+        @FUZZ
+        @given(case=operation.as_strategy())
+        def fuzz(case) -> None:
+            case.call_and_validate(
+                headers=headers, checks=[not_a_server_error, response_schema_conformance]
+            )
+
+        fuzz()
+    assert members[0].pk
