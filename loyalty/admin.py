@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import uuid
 from typing import Any
 
@@ -28,6 +29,7 @@ from loyalty.models import (
     Tier,
 )
 from loyalty.services.apikeys import api_key_create, api_key_revoke
+from loyalty.services.imports import events_import, rows_read
 from loyalty.services.ledger import points_adjust
 from loyalty.timing import last_valid_day
 
@@ -367,8 +369,31 @@ class ApiKeyAdmin(admin.ModelAdmin):
         self.message_user(request, _("Keys revoked."), messages.SUCCESS)
 
 
+class ImportEventsForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_(
+            "Columns: order_id, member_email (or member_id), amount, currency, and optionally "
+            "occurred_at (ISO date-time) and idempotency_key. Orders already recorded are skipped."
+        ),
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                _("The file is too large for the browser; use manage.py import_events.")
+            )
+        return upload
+
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
+    change_list_template = "admin/loyalty/event/change_list.html"
+
     list_display = (
         "created_at",
         "type",
@@ -404,3 +429,24 @@ class EventAdmin(ReadOnlyAdmin):
     @admin.display(description=_("member"), ordering="account__member__email")
     def member(self, obj: Event) -> str:
         return obj.account.member.email
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(self.import_view)
+        return [path("import/", view, name="loyalty_event_import"), *super().get_urls()]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("loyalty.import_events"):
+            raise PermissionDenied
+        form = ImportEventsForm(request.POST or None, request.FILES or None)
+        report = None
+        if request.method == "POST" and form.is_valid():
+            text = io.TextIOWrapper(form.cleaned_data["file"], encoding="utf-8-sig", newline="")
+            report = events_import(rows=rows_read(text))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "report": report,
+            "title": _("Import purchases"),
+        }
+        return TemplateResponse(request, "admin/loyalty/event/import.html", context)

@@ -69,6 +69,7 @@ class Event(models.Model):
     class Meta:
         verbose_name = _("event")
         verbose_name_plural = _("events")
+        permissions = [("import_events", _("Can import purchases from a CSV file"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["order_id"],

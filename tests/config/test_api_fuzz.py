@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -28,6 +30,17 @@ FUZZ = settings(
 def _operations() -> list:
     schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
     return [result.ok() for result in schema.get_all_operations()]
+
+
+@pytest.fixture(autouse=True)
+def _keep_test_connection():
+    """Like Django's test client: calling the WSGI app directly must not close the test's
+    database connection (and its open transaction) at the end of each request."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 def test_api_never_answers_with_a_server_error() -> None:

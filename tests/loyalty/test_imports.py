@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from loyalty.models import CampaignKind, Entry, EntryKind, Event, EventType
+from loyalty.services.earning import EventInput, event_record
+from loyalty.services.imports import events_import, rows_read
+from loyalty.services.ledger import account_open
+from loyalty.verification import ledger_offences
+from tests.accounts.factories import UserFactory
+from tests.loyalty.conftest import NOW
+from tests.loyalty.factories import (
+    AccountFactory,
+    CampaignFactory,
+    EarningRuleFactory,
+    TierFactory,
+)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+
+HEADER = "order_id,member_email,amount,currency,occurred_at\n"
+
+
+@pytest.fixture(autouse=True)
+def _program(settings) -> None:
+    settings.RETURN_WINDOW_DAYS = 14
+    EarningRuleFactory(points_per_unit=Decimal("1.00"))
+
+
+def run_import(text: str, **kwargs):
+    return events_import(rows=rows_read(io.StringIO(text)), **kwargs)
+
+
+def test_good_rows_land_and_bad_rows_are_reported_by_line(tmp_path) -> None:
+    ana = AccountFactory(member__email="ana@example.com")
+    csv = HEADER + (
+        "A1,ana@example.com,10.50,EUR,2026-05-30T10:00:00Z\n"  # line 2: ok
+        "A2,ANA@example.com,-3,EUR,\n"  # 3: negative
+        "A3,nobody@example.com,5,EUR,\n"  # 4: unknown member
+        "A4,ana@example.com,5,XYZ,\n"  # 5: currency
+        "A5,ana@example.com,5,EUR,2999-01-01T00:00:00Z\n"  # 6: future
+        ",ana@example.com,5,EUR,\n"  # 7: missing order
+        "A1,ana@example.com,7,EUR,\n"  # 8: repeats line 2
+        "A6,ana@example.com,20,EUR,\n"  # 9: ok (now)
+        "A7,ana@example.com,5,USD,\n"  # 10: ISO but not accepted
+    )
+
+    report = run_import(csv, chunk_size=1)
+
+    assert (report.imported, report.skipped, report.points) == (2, 0, 30)
+    assert [line for line, _message in report.errors] == [3, 4, 5, 6, 7, 8, 10]
+    messages = dict(report.errors)
+    assert "unknown member nobody@example.com" in messages[4]
+    assert "unknown currency XYZ" in messages[5]
+    assert "repeats line 2" in messages[8]
+    assert "accepted in EUR" in messages[10]
+    ana.refresh_from_db()
+    assert (ana.balance, ana.pending, ana.lifetime_earned) == (0, 30, 30)
+    assert ledger_offences() == []
+
+
+def test_import_is_idempotent_by_order_id() -> None:
+    AccountFactory(member__email="ana@example.com")
+    csv = HEADER + "B1,ana@example.com,10,EUR,\nB2,ana@example.com,20,EUR,\n"
+    run_import(csv)
+
+    again = run_import(csv + "B3,ana@example.com,5,EUR,\n")
+
+    assert (again.imported, again.skipped, again.errors) == (1, 2, [])
+    assert Event.objects.count() == 3
+    assert Entry.objects.count() == 3
+
+
+def test_imported_points_match_the_events_api(settings) -> None:
+    TierFactory(name="Silver", rank=0, threshold=0, multiplier=Decimal("1.25"))
+    campaign = CampaignFactory(
+        kind=CampaignKind.MULTIPLIER, multiplier=Decimal("2.00"), budget_points=1000
+    )
+    by_api = account_open(member=UserFactory(email="api@example.com"))
+    by_csv = account_open(member=UserFactory(email="csv@example.com"))
+    data = EventInput(
+        idempotency_key="api-1",
+        type=EventType.PURCHASE,
+        account=by_api,
+        occurred_at=NOW,
+        amount=Decimal("80.00"),
+        currency="EUR",
+        order_id="API-1",
+    )
+    api = event_record(data=data).body
+
+    report = run_import(HEADER + f"CSV-1,csv@example.com,80.00,EUR,{NOW.isoformat()}\n")
+
+    by_api.refresh_from_db()
+    by_csv.refresh_from_db()
+    assert report.points == api["points_awarded"] == 80 + 20 + 80
+    assert (by_csv.pending, by_csv.lifetime_earned) == (by_api.pending, by_api.lifetime_earned)
+    parts = sorted(Entry.objects.filter(account=by_csv).values_list("details__part", flat=True))
+    assert parts == ["base", f"campaign:{campaign.pk}", "tier"]
+    assert ledger_offences() == []
+
+
+def test_import_respects_campaign_budget() -> None:
+    campaign = CampaignFactory(
+        kind=CampaignKind.FIXED_BONUS, multiplier=None, bonus_points=30, budget_points=50
+    )
+    AccountFactory(member__email="a@example.com")
+    AccountFactory(member__email="b@example.com")
+    csv = HEADER + "".join(f"C{i},{'ab'[i % 2]}@example.com,10,EUR,\n" for i in range(4))
+
+    run_import(csv, chunk_size=3)
+
+    campaign.refresh_from_db()
+    bonus = sum(Entry.objects.filter(kind=EntryKind.BONUS).values_list("pending_points", flat=True))
+    assert bonus == campaign.budget_used == 50
+
+
+def test_an_imported_purchase_can_be_refunded_through_the_engine() -> None:
+    account = AccountFactory(member__email="ana@example.com")
+    run_import(HEADER + "R1,ana@example.com,40,EUR,\n")
+
+    data = EventInput(
+        idempotency_key="refund-1",
+        type=EventType.REFUND,
+        account=account,
+        occurred_at=NOW,
+        amount=Decimal("10"),
+        currency="EUR",
+        order_id="R1",
+    )
+    body = event_record(data=data).body
+
+    assert body["points_awarded"] == -10
+    assert ledger_offences() == []
+
+
+def test_command_prints_a_report_and_fails_when_rows_were_refused(tmp_path) -> None:
+    AccountFactory(member__email="ana@example.com")
+    path = tmp_path / "orders.csv"
+    path.write_text(HEADER + "D1,ana@example.com,12,EUR,\nD2,ana@example.com,oops,EUR,\n")
+    out, err = StringIO(), StringIO()
+
+    with pytest.raises(CommandError, match="1 rows were refused"):
+        call_command("import_events", str(path), stdout=out, stderr=err)
+
+    assert "imported 1 purchases (12 points)" in out.getvalue()
+    assert "line 3: amount must be a number" in err.getvalue()
+    assert Event.objects.get().order_id == "D1"
+
+
+def test_admin_upload_needs_the_permission(client) -> None:
+    AccountFactory(member__email="ana@example.com")
+    staff = UserFactory(is_staff=True)
+    client.force_login(staff)
+    url = reverse("admin:loyalty_event_import")
+    upload = SimpleUploadedFile("o.csv", (HEADER + "E1,ana@example.com,9,EUR,\n").encode())
+
+    assert client.post(url, {"file": upload}).status_code == 403
+    staff.user_permissions.add(Permission.objects.get(codename="import_events"))
+    upload.seek(0)
+    response = client.post(url, {"file": upload})
+
+    assert response.status_code == 200
+    assert "Imported 1 purchases (9 points)" in response.content.decode()
+    assert Event.objects.get().order_id == "E1"
