@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
+    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
@@ -183,11 +184,21 @@ class EntryOutputSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(source="lot.expires_at", allow_null=True, default=None)
 
 
+class LedgerPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = EntryOutputSerializer(many=True)
+
+
 class MemberLedgerApi(APIView):
     @extend_schema(
         operation_id="member_ledger",
         summary="A member's ledger entries, newest first (cursor-paginated)",
-        responses={200: EntryOutputSerializer(many=True), 404: ERROR},
+        parameters=[
+            OpenApiParameter("cursor", str, description="From the `next` or `previous` link."),
+            OpenApiParameter("page_size", int, description="1 to 200, default 50."),
+        ],
+        responses={200: LedgerPageSerializer, 404: ERROR},
     )
     def get(self, request: Request, member_id: int) -> Response:
         account = member_account(member_id)
@@ -195,9 +206,6 @@ class MemberLedgerApi(APIView):
         entries = account_entries(account=account).select_related("lot")
         page = paginator.paginate_queryset(entries, request, view=self)
         return paginator.get_paginated_response(EntryOutputSerializer(page, many=True).data)
-
-    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
-        return LedgerPagination().get_paginated_response_schema(schema)
 
 
 # --- events ----------------------------------------------------------------------
