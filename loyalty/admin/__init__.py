@@ -1,0 +1,5 @@
+"""Admin of the loyalty app, one module per seam."""
+
+from loyalty.admin import earning, ledger
+
+__all__ = ["earning", "ledger"]
