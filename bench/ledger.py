@@ -47,7 +47,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--repeat", type=int, default=3, help="repetitions of every timed measurement")
     add("--create-db", action="store_true", help="DROP and CREATE the bench database first")
     add("--skip-naive", action="store_true", help="leave out the per-lot ORM loop")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 0 <= args.due_fraction < 1:
+        parser.error("--due-fraction must be at least 0 and below 1")
+    return args
 
 
 def emit(records: Records, bench: str, **fields: Any) -> dict[str, Any]:

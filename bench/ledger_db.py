@@ -24,16 +24,18 @@ from django.db import connection, models, transaction
 
 from loyalty.models import Account, Entry, Lot
 
-DAY = 86_400
 LEDGER_TABLES = "accounts_user, loyalty_account, loyalty_lot, loyalty_entry, loyalty_allocation"
-# Two independent, well spread pseudo-random numbers per lot id; deterministic across runs.
-HASH_DUE = "abs(mod(hashint8extended(g, 1), 1000000))"
-HASH_DAYS = "abs(mod(hashint8extended(g, 2), 300 * 86400))"
+EXPIRY_DAYS = 365
+# Deterministic pseudo-random numbers per lot id (the same on every run).
 HASH_POINTS = "abs(mod(hashint8extended(g, 3), 491))"
 # Lots go to accounts at random, as credits arrive over time: an account's lots are spread
 # over the table, not stored side by side (which would flatter any per-account batch).
 HASH_ACCOUNT = "1 + abs(mod(hashint8extended(g, 4), %(accounts)s))"
-AS_OF = "%(as_of)s::timestamptz"
+# Lot g was earned at a steady pace over a window ending at as_of, and expires EXPIRY_DAYS
+# later, so the oldest ``due_fraction`` of the lots (the lowest ids) are due at as_of.
+EARNED_AT = (
+    "%(as_of)s::timestamptz - make_interval(secs => %(window)s * (1 - g::float8 / %(lots)s))"
+)
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,6 @@ def _users(params: dict[str, Any]) -> int:
 
 
 def _lots(params: dict[str, Any]) -> int:
-    due = f"{HASH_DUE} < %(due_ppm)s"
-    offset = f"make_interval(secs => 1 + {HASH_DAYS})"
     exprs = {
         "id": "g",
         "account_id": HASH_ACCOUNT,
@@ -116,8 +116,8 @@ def _lots(params: dict[str, Any]) -> int:
         "points": f"10 + {HASH_POINTS}",
         "remaining": f"10 + {HASH_POINTS}",
         "state": "'available'",
-        "available_at": f"{AS_OF} - interval '400 days' + make_interval(days => mod(g, 30)::int)",
-        "expires_at": f"CASE WHEN {due} THEN {AS_OF} - {offset} ELSE {AS_OF} + {offset} END",
+        "available_at": EARNED_AT,
+        "expires_at": f"{EARNED_AT} + interval '{EXPIRY_DAYS} days'",
         "created_at": "%(now)s",
     }
     return insert_select(Lot, exprs, "generate_series(1, %(lots)s::bigint) AS g", params)
@@ -158,7 +158,7 @@ def ledger_load(scale: Scale, *, now: datetime) -> dict[str, int]:
     params = {
         "accounts": scale.accounts,
         "lots": scale.lots,
-        "due_ppm": round(scale.due_fraction * 1_000_000),
+        "window": EXPIRY_DAYS * 86_400 / (1 - scale.due_fraction),
         "as_of": scale.as_of,
         "now": now,
     }

@@ -132,7 +132,7 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(CELERY_DIR)
     CELERY_RESULT_BACKEND = f"file://{CELERY_DIR / 'results'}"
     (CELERY_DIR / "results").mkdir(parents=True, exist_ok=True)
@@ -293,5 +293,6 @@ MONEY_DECIMAL_PLACES = 2
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="EUR")
 POINTS_EXPIRY_DAYS = env.int("POINTS_EXPIRY_DAYS", default=365)
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=14)
+REDEMPTION_CANCEL_HOURS = env.int("REDEMPTION_CANCEL_HOURS", default=24)
 PROGRAM_NAME = env.str("PROGRAM_NAME", default="Vafa Club")
 PROGRAM_NAME = env.str("PROGRAM_NAME", default="Vafa Club")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("loyalty.api_urls")),
+    path("api/v1/", include("rewards.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

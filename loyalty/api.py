@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
+    extend_schema_serializer,
     inline_serializer,
 )
 from rest_framework import serializers, status
@@ -124,6 +125,7 @@ def member_body(account: Account) -> dict[str, Any]:
 
 
 class MemberCreateApi(APIView):
+    @extend_schema_serializer(component_name="MemberEnrollInput")
     class InputSerializer(serializers.Serializer):
         email = serializers.EmailField(max_length=254)
         first_name = serializers.CharField(max_length=150, required=False, default="")

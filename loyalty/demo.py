@@ -24,7 +24,6 @@ from loyalty.services.ledger import (
     account_for_member,
     points_adjust,
     points_credit,
-    points_debit,
 )
 from loyalty.services.tiers import tiers_recompute
 from loyalty.timing import end_of_day, local_date
@@ -74,14 +73,6 @@ def _history(member: User, factor: int) -> None:
         available_at=now + timedelta(days=11),
         source="order:D2000",
         details={"order_id": "D2000"},
-    )
-    points_debit(
-        account=account,
-        points=100,
-        idempotency_key=f"demo:{member.email}:redeem",
-        occurred_at=now - timedelta(days=30),
-        source="demo:reward",
-        details={"reward": "5 € discount"},
     )
 
 

@@ -13,7 +13,7 @@ from loyalty.models.earning import (
     Tier,
     TierChange,
 )
-from loyalty.models.integrations import ApiKey, Event
+from loyalty.models.integrations import ApiKey, ApiReplay, Event
 from loyalty.models.ledger import (
     DEBIT_KINDS,
     EARNING_KINDS,
@@ -33,6 +33,7 @@ __all__ = [
     "Account",
     "Allocation",
     "ApiKey",
+    "ApiReplay",
     "Campaign",
     "CampaignKind",
     "CampaignParticipation",

@@ -91,3 +91,22 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.order_id or self.idempotency_key}"
+
+
+class ApiReplay(models.Model):
+    """The answer a request got when it was refused after validation (e.g. not enough
+    points): a retry with the same key gets the same refusal, as the first request did."""
+
+    idempotency_key = models.CharField(_("idempotency key"), max_length=255, unique=True)
+    scope = models.CharField(_("scope"), max_length=50)
+    request_hash = models.CharField(_("request fingerprint"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status code"))
+    body = models.JSONField(_("body"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("refused request")
+        verbose_name_plural = _("refused requests")
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.idempotency_key} → {self.status_code}"

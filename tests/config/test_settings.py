@@ -47,7 +47,7 @@ def test_embedded_default_is_sqlite_and_filesystem_broker(tmp_path: Path) -> Non
 
     assert values["engine"] == "django.db.backends.sqlite3"
     assert values["name"] == str(tmp_path / "vafa.sqlite3")
-    assert values["broker"] == "filesystem://"
+    assert values["broker"] == "filesystem://localhost/"
     assert values["result"] == f"file://{tmp_path / 'celery' / 'results'}"
     assert values["cache"] == "django.core.cache.backends.locmem.LocMemCache"
     assert values["email"] == "django.core.mail.backends.console.EmailBackend"
