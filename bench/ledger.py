@@ -1,7 +1,8 @@
 """Ledger benchmarks on PostgreSQL, side by side in one run (see bench/README.md):
 
 1. ``points_expire`` over N lots (a fraction due) vs a per-lot ORM loop on a sample;
-2. ``points_credit`` in a loop vs the same credits posted with django-hordak;
+2. ``points_credit`` in a loop vs the same credits posted with django-hordak (and vs
+   the same five SQL statements from a plain cursor, the database's share);
 3. ``manage.py verify_ledger`` over the loaded ledger (one entry per lot).
 
 Each timed measurement is repeated ``--repeat`` times (expiry on a freshly loaded ledger
@@ -21,8 +22,11 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
+
+from bench.machine import Measure
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/vafa_bench"
 TARGETS = {
@@ -46,6 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--credit-accounts", type=int, default=2_000, help="accounts the credits go to")
     add("--repeat", type=int, default=3, help="repetitions of every timed measurement")
     add("--create-db", action="store_true", help="DROP and CREATE the bench database first")
+    add("--quiet-wait", type=float, default=60, help="max seconds to wait for idle CPUs")
     add("--skip-naive", action="store_true", help="leave out the per-lot ORM loop")
     args = parser.parse_args(argv)
     if not 0 <= args.due_fraction < 1:
@@ -123,52 +128,60 @@ def bench_expiry(records: Records, args: argparse.Namespace, scale: Any) -> None
     from loyalty.services.expiry import BATCH_ACCOUNTS
 
     batch_size = args.batch_size or BATCH_ACCOUNTS
+    measure = Measure(args.quiet_wait)
     for r in range(1, args.repeat + 1):
         loaded(records, scale, r, "expire")
         log("verify_ledger before expiry")
-        emit(records, "verify", repeat=r, stage="loaded", **ledger_runs.ledger_verify())
+        emit(records, "verify", repeat=r, stage="loaded", **measure(ledger_runs.ledger_verify))
         due_lots, due_points = ledger_db.due_totals(scale.as_of)
         log(f"points_expire: {due_lots:,} lots due")
-        result = ledger_runs.expire_set_based(as_of=scale.as_of, batch_size=batch_size)
+        result = measure(ledger_runs.expire_set_based, as_of=scale.as_of, batch_size=batch_size)
         assert (result["lots"], result["points"]) == (due_lots, due_points), result
         emit(records, "expire_set_based", repeat=r, batch_size=batch_size, **result)
         log(f"  {result['seconds']:.1f} s; verify_ledger after expiry")
-        emit(records, "verify", repeat=r, stage="expired", **ledger_runs.ledger_verify())
+        emit(records, "verify", repeat=r, stage="expired", **measure(ledger_runs.ledger_verify))
 
 
 def bench_naive(records: Records, args: argparse.Namespace, scale: Any) -> None:
     """Per repeat: fresh ledger, the per-lot ORM loop over a sample of due lots, verify."""
     from bench import ledger_runs
 
+    measure = Measure(args.quiet_wait)
     for r in range(1, args.repeat + 1):
         loaded(records, scale, r, "naive")
         log(f"per-lot ORM loop over {args.naive_lots:,} due lots")
-        result = ledger_runs.expire_naive(as_of=scale.as_of, limit=args.naive_lots)
+        result = measure(ledger_runs.expire_naive, as_of=scale.as_of, limit=args.naive_lots)
         emit(records, "expire_naive", repeat=r, **result)
         log(f"  {result['seconds']:.1f} s; verify_ledger after the loop")
-        emit(records, "verify", repeat=r, stage="naive", **ledger_runs.ledger_verify())
+        emit(records, "verify", repeat=r, stage="naive", **measure(ledger_runs.ledger_verify))
 
 
 def bench_credits(records: Records, args: argparse.Namespace) -> None:
-    """Vafa and hordak alternately, after an untimed warm-up of each, on the last ledger."""
-    from bench import ledger_runs
-    from loyalty.models import Account
+    """On the last loaded ledger: Vafa, the raw-SQL floor and hordak in turn per repeat,
+    after an untimed warm-up of each; hordak first gets as many past credits as Vafa has."""
+    from bench import ledger_hordak, ledger_runs
+    from loyalty.models import Account, Lot
 
     accounts = list(Account.objects.order_by("id")[: args.credit_accounts])
-    log(f"hordak chart of accounts: {len(accounts):,} member accounts")
-    issued, chart = ledger_runs.hordak_chart(members=len(accounts))
-    vafa: Callable[..., dict[str, Any]] = ledger_runs.credits_vafa
-    hordak: Callable[..., dict[str, Any]] = ledger_runs.credits_hordak
-    vafa(accounts=accounts, count=200, tag="warm")
-    hordak(issued=issued, accounts=chart, count=200, tag="warm")
+    issued, chart = ledger_hordak.hordak_chart(members=len(accounts))
+    history = Lot.objects.count()
+    log(f"hordak: {len(chart):,} member accounts, {history:,} past credits")
+    ledger_hordak.hordak_history(issued=issued, accounts=chart, count=history)
+    runs: dict[str, Callable[..., dict[str, Any]]] = {
+        "credits_vafa": partial(ledger_runs.credits_vafa, accounts=accounts),
+        "credits_raw_sql": partial(ledger_runs.credits_raw_sql, accounts=accounts),
+        "credits_hordak": partial(ledger_hordak.credits_hordak, issued=issued, accounts=chart),
+    }
+    for run in runs.values():
+        run(count=200, tag="warm")
+    measure = Measure(args.quiet_wait)
     for r in range(1, args.repeat + 1):
-        log(f"credits #{r}: {args.credits:,} through points_credit, then through hordak")
-        result = vafa(accounts=accounts, count=args.credits, tag=str(r))
-        emit(records, "credits_vafa", repeat=r, **result)
-        result = hordak(issued=issued, accounts=chart, count=args.credits, tag=str(r))
-        emit(records, "credits_hordak", repeat=r, **result)
-    log("verify_ledger after the credits")
-    emit(records, "verify", repeat=1, stage="credited", **ledger_runs.ledger_verify())
+        log(f"credits #{r}: {args.credits:,} each through {', '.join(runs)}")
+        for bench, run in runs.items():
+            emit(records, bench, repeat=r, **measure(run, count=args.credits, tag=str(r)))
+    log("verify_ledger after the credits; hordak's accounting equation")
+    emit(records, "verify", repeat=1, stage="credited", **measure(ledger_runs.ledger_verify))
+    emit(records, "hordak_balanced", ok=ledger_hordak.hordak_balanced())
 
 
 def median(records: Records, bench: str, key: str, **where: Any) -> float:
@@ -188,6 +201,7 @@ def summary(records: Records) -> dict[str, Any]:
     verify_s = median(records, "verify", "seconds", stage="loaded")
     credits = median(records, "credits_vafa", "credits_per_s")
     hordak = median(records, "credits_hordak", "credits_per_s")
+    raw = median(records, "credits_raw_sql", "credits_per_s")
     return {
         "expire_seconds": expire_s,
         "expire_lots": due,
@@ -199,8 +213,10 @@ def summary(records: Records) -> dict[str, Any]:
         "verify_entries": median(records, "verify", "entries", stage="loaded"),
         "verify_after_expiry_seconds": median(records, "verify", "seconds", stage="expired"),
         "credits_per_s": credits,
+        "raw_sql_credits_per_s": raw,
         "hordak_credits_per_s": hordak,
         "credits_vs_hordak": credits / hordak,
+        "loadavg_end": os.getloadavg(),
         "all_consistent": all(r["consistent"] for r in records if r["bench"] == "verify"),
         "targets": TARGETS,
         "met": {

@@ -84,6 +84,8 @@ def insert_select(
     """INSERT INTO <model table> (every column) SELECT <expr or default> FROM <source>."""
     columns, values, args = [], [], dict(params)
     for field in model._meta.concrete_fields:
+        if field.primary_key and field.column not in exprs:
+            continue  # the database numbers the rows
         columns.append(field.column)
         if field.column in exprs:
             values.append(exprs[field.column])
@@ -95,6 +97,21 @@ def insert_select(
     with connection.cursor() as cursor:
         cursor.execute(sql, args)
         return cursor.rowcount
+
+
+def insert_row_sql(model: type[models.Model], given: set[str]) -> tuple[str, dict[str, Any]]:
+    """INSERT of one row with a named placeholder per column: the ``given`` columns are the
+    caller's, the defaults of all others are returned with the statement."""
+    columns, defaults = [], {}
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(field.column)
+        if field.column not in given:
+            defaults[field.column] = _column_default(model, field)
+    values = ", ".join(f"%({column})s" for column in columns)
+    table, pk = model._meta.db_table, model._meta.pk.column
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values}) RETURNING {pk}", defaults
 
 
 def _users(params: dict[str, Any]) -> int:

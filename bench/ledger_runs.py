@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import io
 import time
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.management import call_command
@@ -14,12 +15,11 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from bench.ledger_db import insert_row_sql
 from loyalty.lock_objects import account_lock
 from loyalty.models import Account, Entry, EntryKind, Lot, LotState
 from loyalty.services.expiry import points_expire
 from loyalty.services.ledger import points_credit
-
-HORDAK_CURRENCY = "EUR"
 
 
 def credit_points(i: int) -> int:
@@ -105,40 +105,48 @@ def credits_vafa(*, accounts: list[Account], count: int, tag: str) -> dict[str, 
     return {"seconds": seconds, "credits": count, "credits_per_s": count / seconds}
 
 
-def hordak_chart(*, members: int) -> tuple[Any, list[Any]]:
-    """A fresh chart of accounts: a liability "Points issued" and one account per member.
-
-    Members' accounts are asset accounts, so that ``issued.transfer_to(member, n)`` (credit
-    issued, debit member) raises both balances, as hordak's ``transfer_to`` documents."""
-    from hordak.models import Account as HordakAccount
-    from hordak.models import AccountType
-
-    with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE hordak_leg, hordak_transaction, hordak_account CASCADE")
-    issued = HordakAccount.objects.create(
-        name="Points issued", type=AccountType.liability, code="2"
-    )
-    accounts = [
-        HordakAccount.objects.create(name=f"member {i}", type=AccountType.asset)
-        for i in range(members)
-    ]
-    return issued, accounts
+ACCOUNT_LOCK = "SELECT * FROM loyalty_account WHERE id = %s FOR UPDATE"
+KEY_LOOKUP = "SELECT id FROM loyalty_entry WHERE idempotency_key = %s"
+ACCOUNT_ADD = """
+UPDATE loyalty_account SET balance = balance + %s, lifetime_earned = lifetime_earned + %s,
+    updated_at = %s WHERE id = %s
+"""
+LOT_GIVEN = {"account_id", "kind", "points", "remaining", "state", "available_at", "expires_at"}
+LOT_GIVEN |= {"created_at"}
+ENTRY_GIVEN = {"account_id", "kind", "points", "lot_id", "idempotency_key", "occurred_at"}
+ENTRY_GIVEN |= {"created_at", "source"}
 
 
-def credits_hordak(*, issued: Any, accounts: list[Any], count: int, tag: str) -> dict[str, Any]:
-    """The same credits as hordak transactions: ``transfer_to`` creates one Transaction and
-    two Legs in one database transaction; hordak's deferred triggers check they balance."""
-    from hordak.models import Transaction
-    from moneyed import Money
+@dataclass(frozen=True)
+class _RawCredit:
+    lot_sql: str
+    lot_defaults: dict[str, Any]
+    entry_sql: str
+    entry_defaults: dict[str, Any]
 
+
+def _raw_credit(raw: _RawCredit, *, account_id: int, points: int, key: str) -> None:
+    now = timezone.now()
+    common = {"account_id": account_id, "kind": EntryKind.EARN.value, "points": points}
+    lot = {"remaining": points, "state": LotState.AVAILABLE.value, "available_at": now}
+    lot |= {"expires_at": now + timedelta(days=365), "created_at": now}
+    entry = {"idempotency_key": key, "occurred_at": now, "created_at": now, "source": "bench"}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(ACCOUNT_LOCK, [account_id])
+        cursor.execute(KEY_LOOKUP, [key])
+        cursor.execute(raw.lot_sql, {**raw.lot_defaults, **common, **lot})
+        lot_id = cursor.fetchone()[0]
+        cursor.execute(raw.entry_sql, {**raw.entry_defaults, **common, **entry, "lot_id": lot_id})
+        cursor.execute(ACCOUNT_ADD, [points, points, now, account_id])
+
+
+def credits_raw_sql(*, accounts: list[Account], count: int, tag: str) -> dict[str, Any]:
+    """The five statements ``points_credit`` sends (lock, key lookup, lot, entry, balance),
+    from a plain cursor in one transaction each: what the database alone costs."""
+    raw = _RawCredit(*insert_row_sql(Lot, LOT_GIVEN), *insert_row_sql(Entry, ENTRY_GIVEN))
     start = time.perf_counter()
     for i in range(count):
-        issued.transfer_to(
-            accounts[i % len(accounts)],
-            Money(credit_points(i), HORDAK_CURRENCY),
-            description=f"bench:credit:{tag}:{i}",
-        )
+        account_id = accounts[i % len(accounts)].pk
+        _raw_credit(raw, account_id=account_id, points=credit_points(i), key=f"bench:raw:{tag}:{i}")
     seconds = time.perf_counter() - start
-    written = Transaction.objects.filter(description__startswith=f"bench:credit:{tag}:").count()
-    assert written == count, (written, count)
     return {"seconds": seconds, "credits": count, "credits_per_s": count / seconds}

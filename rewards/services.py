@@ -128,7 +128,7 @@ def redemption_cancel(
     now = timezone.now()
     account_lock(account_id=redemption.account_id)
     redemption = (
-        Redemption.objects.select_for_update()
+        Redemption.objects.select_for_update(of=("self",))
         .select_related("voucher", "reward")
         .get(pk=redemption.pk)
     )

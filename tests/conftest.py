@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.db import connection
 
@@ -12,6 +15,16 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     from django.conf import settings
 
     return [f"vafa database: {settings.DATABASES['default']['ENGINE']}"]
+
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Traveller]:
+    """A stopped clock at ``NOW``; ``clock.move_to(...)`` travels."""
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture(autouse=True)

@@ -118,8 +118,10 @@ class Entry(models.Model):
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
         constraints = [
+            # A restore may give back nothing when it only settles a forgiven reversal.
             models.CheckConstraint(
-                condition=~Q(points=0) | ~Q(pending_points=0), name="entry_moves_points"
+                condition=~Q(points=0) | ~Q(pending_points=0) | Q(kind="restore"),
+                name="entry_moves_points",
             ),
             models.UniqueConstraint(
                 fields=["related_entry"],

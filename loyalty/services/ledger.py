@@ -357,13 +357,14 @@ def debit_restore(
     note: str = "",
     details: dict[str, Any] | None = None,
     created_by: AbstractBaseUser | None = None,
-) -> Entry | None:
+) -> Entry:
     """Give a debit's points back to the very lots it took them from, with their original
     expiry. Points whose lot has meanwhile passed its expiry expire again at once.
 
     If a lot's credit was reversed while those points were spent, and the reversal had to
     forgive part of it (the balance could not cover it), that debt is settled first: those
-    points are not given back. Returns ``None`` when nothing is left to give back."""
+    points are not given back (``details.settled``). The restore entry is written even when
+    that leaves nothing to give back, so a debit is restored exactly once."""
     if debit.points >= 0 or debit.kind not in (EntryKind.REDEEM, EntryKind.ADJUST):
         raise NotRestorable(_("Only a redemption or a negative adjustment can be restored."))
     now = timezone.now()
@@ -375,9 +376,6 @@ def debit_restore(
     if Entry.objects.filter(kind=EntryKind.RESTORE, related_entry=debit).exists():
         raise NotRestorable(_("These points were already given back."))
     gives, settled = _restorable(debit=debit)
-    if not any(gives.values()):
-        Lot.objects.bulk_update(list(gives), ["owed"])
-        return None
     facts = {"settled": settled} if settled else {}
     entry = Entry.objects.create(
         account=account,

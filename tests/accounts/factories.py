@@ -20,6 +20,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def verified(self, create: bool, extracted: bool | None, **kwargs: object) -> None:
+        if not create:
+            return
         self.save()
-        if create and extracted is not False:
+        if extracted is not False:
             EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)

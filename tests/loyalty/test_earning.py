@@ -24,7 +24,7 @@ from loyalty.services.earning import EventInput, EventRefused, event_record
 from loyalty.services.expiry import pending_release
 from loyalty.services.tiers import tiers_recompute
 from loyalty.verification import ledger_offences
-from tests.loyalty.conftest import NOW
+from tests.conftest import NOW
 from tests.loyalty.factories import (
     AccountFactory,
     CampaignFactory,

@@ -12,7 +12,7 @@ from loyalty.services.expiry import pending_release, points_expire
 from loyalty.services.ledger import points_credit, points_debit
 from loyalty.timing import end_of_day, last_valid_day, parse_as_of
 from loyalty.verification import ledger_offences
-from tests.loyalty.conftest import NOW
+from tests.conftest import NOW
 from tests.loyalty.factories import AccountFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]

@@ -16,7 +16,7 @@ from loyalty.services.imports import events_import, rows_read
 from loyalty.services.ledger import account_open
 from loyalty.verification import ledger_offences
 from tests.accounts.factories import UserFactory
-from tests.loyalty.conftest import NOW
+from tests.conftest import NOW
 from tests.loyalty.factories import (
     AccountFactory,
     CampaignFactory,

@@ -22,7 +22,7 @@ from loyalty.services.ledger import (
 )
 from loyalty.verification import ledger_offences
 from tests.accounts.factories import UserFactory
-from tests.loyalty.conftest import NOW
+from tests.conftest import NOW
 from tests.loyalty.factories import AccountFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
@@ -338,7 +338,10 @@ def test_restore_settles_points_a_reversal_had_to_forgive(account) -> None:
 
     restore = debit_restore(debit=redemption, idempotency_key="cancel")
 
-    assert restore is None  # the refunded purchase's points do not come back
+    assert restore.points == 0  # the refunded purchase's points do not come back
+    assert restore.details["settled"] == {str(purchase.lot_id): 100}
+    with pytest.raises(NotRestorable):
+        debit_restore(debit=redemption, idempotency_key="cancel-again")
     account.refresh_from_db()
     assert account.balance == 0
     assert_books_balance()

@@ -30,7 +30,7 @@ from loyalty.services.ledger import (
     points_debit,
 )
 from loyalty.verification import ledger_offences
-from tests.loyalty.conftest import NOW
+from tests.conftest import NOW
 from tests.loyalty.factories import AccountFactory
 
 POINTS = st.integers(min_value=1, max_value=500)
