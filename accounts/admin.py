@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from accounts.managers import email_canonical, email_normalize
 from accounts.models import User
+from accounts.services import user_consent_apply
 
 
 @admin.register(User)
@@ -43,3 +48,12 @@ class UserAdmin(DjangoUserAdmin):
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        obj.email = email_normalize(obj.email)
+        obj.email_canonical = email_canonical(obj.email)
+        if "marketing_consent" in form.changed_data:
+            consent = obj.marketing_consent
+            obj.marketing_consent = not consent
+            user_consent_apply(user=obj, consent=consent)
+        super().save_model(request, obj, form, change)

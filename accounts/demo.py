@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from allauth.account.models import EmailAddress
 from django.utils import timezone
 
+from accounts.managers import email_canonical
 from accounts.models import User
 from accounts.services import user_consent_apply
 
@@ -41,6 +42,7 @@ def seed_members() -> list[User]:
         user = User.objects.filter(email=email).first()
         if user is None:
             user = User(email=email, first_name=first, last_name=last, language=language)
+            user.email_canonical = email_canonical(email)
             user.birthday = birthday
             user.date_joined = timezone.now() - timedelta(days=400 - index * 60)
             user_consent_apply(user=user, consent=index % 2 == 0, at=user.date_joined)

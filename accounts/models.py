@@ -29,6 +29,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     """
 
     email = models.EmailField(_("email address"), unique=True)
+    email_canonical = models.CharField(
+        _("canonical email"),
+        max_length=254,
+        db_index=True,
+        editable=False,
+        help_text=_("The address without case, +tags or Gmail dots, to recognise one person."),
+    )
     first_name = models.CharField(_("first name"), max_length=150, blank=True)
     last_name = models.CharField(_("last name"), max_length=150, blank=True)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
@@ -86,3 +93,20 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.display_name
+
+
+class LoginTrace(models.Model):
+    """When and from which (hashed) address a member signed in: evidence for fraud checks
+    such as a referee signing up from the referrer's own network. No raw IP is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="login_traces")
+    ip_hash = models.CharField(_("address fingerprint"), max_length=64)
+    created_at = models.DateTimeField(_("signed in at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("sign-in")
+        verbose_name_plural = _("sign-ins")
+        indexes = [models.Index(fields=["user", "-created_at"], name="logintrace_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from allauth.account import app_settings as allauth_settings
 from allauth.account.utils import user_pk_to_url_str
@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.emails import email_send
-from accounts.models import User
+from accounts.models import LoginTrace, User
 
 LANGUAGE_CODES = frozenset(code for code, _name in settings.LANGUAGES)
 
@@ -51,3 +51,11 @@ def member_set_password_email_send(*, user: User) -> None:
         template="set_password",
         context={"set_password_url": set_password_url(user=user)},
     )
+
+
+def login_trace_record(*, user: User, ip_hash: str) -> None:
+    """Remember a sign-in's hashed address (fraud evidence); traces older than 90 days go."""
+    LoginTrace.objects.create(user=user, ip_hash=ip_hash)
+    LoginTrace.objects.filter(
+        user=user, created_at__lt=timezone.now() - timedelta(days=90)
+    ).delete()

@@ -8,7 +8,7 @@ from datetime import date
 from allauth.account.models import EmailAddress
 from django.db import IntegrityError, transaction
 
-from accounts.managers import email_normalize
+from accounts.managers import email_canonical, email_normalize
 from accounts.models import User
 from accounts.services import LANGUAGE_CODES
 from accounts.tasks import member_set_password_email_task
@@ -45,7 +45,13 @@ def member_enroll(
 
 @transaction.atomic
 def _create(email, first_name, last_name, language, birthday) -> Enrollment:
-    member = User(email=email, first_name=first_name, last_name=last_name, birthday=birthday)
+    member = User(
+        email=email,
+        email_canonical=email_canonical(email),
+        first_name=first_name,
+        last_name=last_name,
+        birthday=birthday,
+    )
     if language in LANGUAGE_CODES:
         member.language = language
     member.set_unusable_password()

@@ -3,6 +3,7 @@ from __future__ import annotations
 import factory
 from allauth.account.models import EmailAddress
 
+from accounts.managers import email_canonical
 from accounts.models import User
 
 PASSWORD = "correct-horse-battery-staple"
@@ -14,6 +15,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"member{n}@example.com")
+    email_canonical = factory.LazyAttribute(lambda o: email_canonical(o.email))
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
