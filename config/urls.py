@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 urlpatterns = [
     path("", include("loyalty.urls")),
+    path("", include("referrals.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("accounts.urls")),
     path("admin/", admin.site.urls),

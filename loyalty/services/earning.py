@@ -45,6 +45,7 @@ from loyalty.services.campaigns import (
 )
 from loyalty.services.ledger import credit_reverse, points_credit
 from loyalty.services.tiers import tier_upgrade_check
+from loyalty.signals import event_recorded
 from loyalty.timing import local_date, program_zone
 
 
@@ -145,7 +146,7 @@ def event_record(*, data: EventInput) -> EventOutcome:
     if existing := Event.objects.filter(idempotency_key=data.idempotency_key).first():
         return _replay(existing, fingerprint)
     try:
-        return EventOutcome(_event_process(data, fingerprint), replayed=False)
+        event = _event_process(data, fingerprint)
     except IntegrityError:
         if existing := Event.objects.filter(idempotency_key=data.idempotency_key).first():
             return _replay(existing, fingerprint)
@@ -155,6 +156,19 @@ def event_record(*, data: EventInput) -> EventOutcome:
             status=409,
             field="order_id",
         ) from None
+    _announce(event)
+    return EventOutcome(event, replayed=False)
+
+
+def _announce(event: Event) -> None:
+    payload = {
+        "event_id": event.pk,
+        "member_id": event.account.member_id,
+        "type": event.type,
+        "amount": event.amount,
+        "occurred_at": event.occurred_at,
+    }
+    transaction.on_commit(lambda: event_recorded.send(sender=Event, **payload))
 
 
 def _replay(event: Event, fingerprint: str) -> EventOutcome:

@@ -1,0 +1,68 @@
+"""Emails of the referral program."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.emails import absolute_url, email_render, email_send
+from referrals.codes import referral_code_for
+from referrals.models import Invite, Referral
+from referrals.selectors import referral_link
+
+
+def invite_email_send(*, invite_id: int) -> None:
+    """Send one invite (once: a re-run after success sends nothing)."""
+    invite = (
+        Invite.objects.select_related("referrer").filter(pk=invite_id, sent_at__isnull=True).first()
+    )
+    if invite is None:
+        return
+    referrer = invite.referrer
+    context = {
+        "referrer": referrer,
+        "message": invite.message,
+        "link": referral_link(code=referral_code_for(member=referrer), invite_id=invite.pk),
+    }
+    rendered = email_render(template="invite", context=context, language=referrer.language)
+    message = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[invite.email],
+        reply_to=[referrer.email],
+    )
+    message.attach_alternative(rendered.html, "text/html")
+    message.send()
+    Invite.objects.filter(pk=invite.pk, sent_at__isnull=True).update(sent_at=timezone.now())
+
+
+def referral_rewarded_emails_send(*, referral_id: int) -> None:
+    referral = Referral.objects.select_related("referrer", "referee").filter(pk=referral_id).first()
+    if referral is None:
+        return
+    portal = absolute_url(reverse("home"))
+    if referral.referrer_points:
+        email_send(
+            user=referral.referrer,
+            template="referral_rewarded_referrer",
+            context={
+                "referral": referral,
+                "friend": referral.referee.first_name or "",
+                "points": referral.referrer_points,
+                "portal_url": portal,
+            },
+        )
+    if referral.referee_points:
+        email_send(
+            user=referral.referee,
+            template="referral_rewarded_referee",
+            context={
+                "referral": referral,
+                "friend": referral.referrer.first_name or "",
+                "points": referral.referee_points,
+                "portal_url": portal,
+            },
+        )

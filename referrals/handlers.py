@@ -1,0 +1,43 @@
+"""Signal glue only: what the friend did is handed to a Celery task that qualifies the
+referral (idempotent; runs after the triggering transaction committed)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from allauth.account.signals import email_confirmed, user_signed_up
+from django.db import transaction
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from loyalty.models import EventType
+from loyalty.signals import event_recorded
+from referrals.attribution import referral_signup_from_request
+from referrals.tasks import referral_qualify_task
+
+
+@receiver(event_recorded, dispatch_uid="referrals.purchase")
+def on_event(
+    sender: Any,
+    *,
+    member_id: int,
+    type: str,
+    amount: Decimal | None,
+    occurred_at: datetime,
+    **kwargs: Any,
+) -> None:
+    if type == EventType.PURCHASE:
+        referral_qualify_task.delay(member_id, "purchase", str(amount), occurred_at.isoformat())
+
+
+@receiver(email_confirmed, dispatch_uid="referrals.email_confirmed")
+def on_email_confirmed(sender: Any, request: Any, email_address: Any, **kwargs: Any) -> None:
+    user_id = email_address.user_id
+    transaction.on_commit(lambda: referral_qualify_task.delay(user_id, "email_verified"))
+
+
+@receiver(user_signed_up, dispatch_uid="referrals.signed_up")
+def on_signed_up(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+    referral_signup_from_request(request=request, referee=user)

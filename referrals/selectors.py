@@ -1,0 +1,128 @@
+"""Reads for the portal, the API and analytics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Q, Sum
+from django.urls import reverse
+
+from accounts.emails import absolute_url
+from accounts.models import User
+from referrals.models import Invite, Referral, ReferralClick, ReferralCode, ReferralStatus
+
+
+def referral_link(*, code: ReferralCode, invite_id: int | None = None) -> str:
+    link = absolute_url(reverse("referral_landing", args=[code.code]))
+    return f"{link}?i={invite_id}" if invite_id else link
+
+
+def mask_email(email: str) -> str:
+    """``anna.smith@example.com`` → ``a•••h@example.com``: recognisable, not readable."""
+    local, _at, domain = email.partition("@")
+    if len(local) <= 2:
+        return f"{local[:1]}•••@{domain}"
+    return f"{local[0]}•••{local[-1]}@{domain}"
+
+
+@dataclass(frozen=True)
+class MemberReferralStats:
+    clicks: int
+    signups: int
+    qualified: int
+    rewarded: int
+    points: int
+    invites: int
+
+
+def member_referral_stats(*, member: User) -> MemberReferralStats:
+    clicks = ReferralClick.objects.filter(code__member=member).count()
+    totals = Referral.objects.filter(referrer=member).aggregate(
+        signups=Count("id"),
+        qualified=Count("id", filter=Q(qualified_at__isnull=False)),
+        rewarded=Count("id", filter=Q(status=ReferralStatus.REWARDED)),
+        points=Sum("referrer_points"),
+    )
+    invites = Invite.objects.filter(referrer=member).count()
+    return MemberReferralStats(
+        clicks,
+        totals["signups"],
+        totals["qualified"],
+        totals["rewarded"],
+        totals["points"] or 0,
+        invites,
+    )
+
+
+def member_referrals(*, member: User) -> list[dict[str, object]]:
+    """The member's referrals with status, newest first; friends' emails masked."""
+    rows = (
+        Referral.objects.filter(referrer=member).select_related("referee").order_by("-created_at")
+    )
+    return [
+        {
+            "email": mask_email(r.referee.email),
+            "status": r.status,
+            "status_label": r.get_status_display(),
+            "created_at": r.created_at,
+            "points": r.referrer_points,
+        }
+        for r in rows[:200]
+    ]
+
+
+@dataclass(frozen=True)
+class Funnel:
+    clicks: int
+    signups: int
+    qualified: int
+    rewarded: int
+    invites: int
+    invite_signups: int
+    referrers: int
+    members: int
+
+    @property
+    def conversion(self) -> float:
+        """Share of clicks that became a rewarded referral."""
+        return self.rewarded / self.clicks if self.clicks else 0.0
+
+    @property
+    def k_factor(self) -> float:
+        """Invites sent per member × share of invites that became a sign-up."""
+        if not self.members or not self.invites:
+            return 0.0
+        return (self.invites / self.members) * (self.invite_signups / self.invites)
+
+
+def program_funnel(*, start: datetime | None = None, end: datetime | None = None) -> Funnel:
+    """Program-wide: clicks → sign-ups → qualified → rewarded, and the K-factor."""
+    window = Q()
+    if start:
+        window &= Q(created_at__gte=start)
+    if end:
+        window &= Q(created_at__lt=end)
+    referrals = Referral.objects.filter(window).aggregate(
+        signups=Count("id"),
+        qualified=Count("id", filter=Q(qualified_at__isnull=False)),
+        rewarded=Count("id", filter=Q(status=ReferralStatus.REWARDED)),
+        from_invites=Count("id", filter=Q(invite__isnull=False)),
+    )
+    invites = Invite.objects.filter(window).aggregate(
+        n=Count("id"), who=Count("referrer", distinct=True)
+    )
+    return Funnel(
+        clicks=ReferralClick.objects.filter(window).count(),
+        signups=referrals["signups"],
+        qualified=referrals["qualified"],
+        rewarded=referrals["rewarded"],
+        invites=invites["n"],
+        invite_signups=referrals["from_invites"],
+        referrers=invites["who"],
+        members=User.objects.filter(is_active=True, is_staff=False).count(),
+    )
+
+
+def referral_code_of(*, member: User) -> ReferralCode | None:
+    return ReferralCode.objects.filter(member=member).first()

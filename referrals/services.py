@@ -1,0 +1,275 @@
+"""Every write of the referral program.
+
+Lifecycle: pending (signed up) → qualified → rewarded, or review (a fraud check fired;
+staff approve or reject), rejected, expired (did not qualify in time). Rewards go through
+the ledger with keys derived from the referral, so a referral is never rewarded twice,
+whatever is replayed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.managers import email_normalize
+from accounts.models import User
+from loyalty.errors import LedgerError
+from loyalty.models import EntryKind
+from loyalty.services.ledger import account_for_member, points_credit
+from referrals.codes import referral_code_find, referral_code_for
+from referrals.fraud import fraud_flags
+from referrals.models import (
+    OPEN_STATUSES,
+    Invite,
+    ProgramSettings,
+    Qualification,
+    Referral,
+    ReferralClick,
+    ReferralCode,
+    ReferralStatus,
+)
+from referrals.tasks import invite_email_task, referral_rewarded_email_task
+
+
+class ReferralRefused(LedgerError):
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def program_settings() -> ProgramSettings:
+    program, _created = ProgramSettings.objects.get_or_create(pk=1)
+    return program
+
+
+# --- clicks -------------------------------------------------------------------------------
+
+
+def click_record(
+    *, code: ReferralCode, ip_hash: str, invite_id: int | None = None
+) -> ReferralClick:
+    invite = (
+        Invite.objects.filter(pk=invite_id, referrer=code.member_id).first() if invite_id else None
+    )
+    return ReferralClick.objects.create(code=code, ip_hash=ip_hash, invite=invite)
+
+
+# --- sign-up and qualification ------------------------------------------------------------
+
+
+@transaction.atomic
+def referral_attach(
+    *, referee: User, code: str, source: str, ip_hash: str = "", invite_id: int | None = None
+) -> Referral | None:
+    """Record that ``referee`` signed up through ``code``. Nothing happens for an unknown
+    code, one's own code, or someone already referred (a person is referred once)."""
+    found = referral_code_find(code=code)
+    if (
+        found is None
+        or found.member_id == referee.pk
+        or Referral.objects.filter(referee=referee).exists()
+    ):
+        return None
+    program = program_settings()
+    invite = (
+        Invite.objects.filter(pk=invite_id, referrer=found.member_id).first() if invite_id else None
+    )
+    referral = Referral.objects.create(
+        referrer_id=found.member_id,
+        referee=referee,
+        code=found,
+        source=source,
+        invite=invite,
+        signup_ip_hash=ip_hash,
+        qualify_by=timezone.now() + timedelta(days=program.qualify_within_days),
+    )
+    flags = fraud_flags(referral=referral, velocity_limit=program.signups_per_hour_limit)
+    if flags:
+        Referral.objects.filter(pk=referral.pk).update(status=ReferralStatus.REVIEW, flags=flags)
+        referral.refresh_from_db()
+    return referral
+
+
+def _qualifies(program: ProgramSettings, trigger: str, amount: Decimal | None) -> bool:
+    if program.qualification == Qualification.SIGNUP:
+        return trigger == "email_verified"
+    return trigger == "purchase" and amount is not None and amount >= program.min_purchase_amount
+
+
+@transaction.atomic
+def referral_qualify(
+    *, referee_id: int, trigger: str, amount: Decimal | None = None, at: datetime | None = None
+) -> Referral | None:
+    """React to something the friend did (verified their email, bought something).
+    Safe to call again with the same or any later event: it acts at most once."""
+    at = at or timezone.now()
+    program = program_settings()
+    referral = Referral.objects.select_for_update().filter(referee_id=referee_id).first()
+    if referral is None or referral.status not in (ReferralStatus.PENDING, ReferralStatus.REVIEW):
+        return referral
+    if (
+        referral.qualified_at
+        or not _qualifies(program, trigger, amount)
+        or at > referral.qualify_by
+    ):
+        return referral
+    referral.qualified_at = timezone.now()
+    flags = _merge(
+        referral.flags,
+        fraud_flags(referral=referral, velocity_limit=program.signups_per_hour_limit),
+    )
+    referral.flags = flags
+    if flags and not referral.approved:
+        referral.status = ReferralStatus.REVIEW
+        referral.save(update_fields=["qualified_at", "flags", "status"])
+        return referral
+    referral.status = ReferralStatus.QUALIFIED
+    referral.save(update_fields=["qualified_at", "flags", "status"])
+    return _reward(referral, program)
+
+
+def _merge(old: list[dict[str, str]], new: list[dict[str, str]]) -> list[dict[str, str]]:
+    seen = {flag["rule"] for flag in old}
+    return old + [flag for flag in new if flag["rule"] not in seen]
+
+
+def _referrer_capped(referral: Referral, program: ProgramSettings) -> bool:
+    if program.monthly_cap is None:
+        return False
+    month_start = timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    rewarded = Referral.objects.filter(
+        referrer_id=referral.referrer_id, rewarded_at__gte=month_start, referrer_points__gt=0
+    ).count()
+    return rewarded >= program.monthly_cap
+
+
+def _credit(referral: Referral, member_id: int, side: str, points: int, program) -> int:
+    if points <= 0:
+        return 0
+    days = settings.RETURN_WINDOW_DAYS if program.rewards_pending else 0
+    points_credit(
+        account=account_for_member(member=User.objects.get(pk=member_id)),
+        points=points,
+        kind=EntryKind.REFERRAL,
+        idempotency_key=f"referral:{referral.pk}:{side}",
+        available_at=timezone.now() + timedelta(days=days) if days else None,
+        source=f"referral:{referral.pk}",
+        details={"referral_id": referral.pk, "side": side},
+    )
+    return points
+
+
+def _reward(referral: Referral, program: ProgramSettings) -> Referral:
+    """Pay both sides (the referrer within the monthly cap), in account-id order."""
+    referrer_points = 0 if _referrer_capped(referral, program) else program.referrer_points
+    sides = sorted(
+        [
+            (referral.referrer_id, "referrer", referrer_points),
+            (referral.referee_id, "referee", program.referee_points),
+        ]
+    )
+    paid = {
+        side: _credit(referral, member, side, points, program) for member, side, points in sides
+    }
+    Referral.objects.filter(pk=referral.pk).update(
+        status=ReferralStatus.REWARDED,
+        rewarded_at=timezone.now(),
+        referrer_points=paid["referrer"],
+        referee_points=paid["referee"],
+        reason="" if referrer_points or not program.referrer_points else _("monthly cap reached"),
+    )
+    transaction.on_commit(lambda: referral_rewarded_email_task.delay(referral.pk))
+    referral.refresh_from_db()
+    return referral
+
+
+# --- review --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def referral_approve(*, referral: Referral, staff: AbstractBaseUser) -> Referral:
+    """Clear a flagged referral: reward it now if it already qualified, else let it wait."""
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    if referral.status != ReferralStatus.REVIEW:
+        return referral
+    referral.approved, referral.reviewed_by, referral.reviewed_at = True, staff, timezone.now()
+    referral.status = ReferralStatus.QUALIFIED if referral.qualified_at else ReferralStatus.PENDING
+    referral.save(update_fields=["approved", "reviewed_by", "reviewed_at", "status"])
+    if referral.qualified_at:
+        return _reward(referral, program_settings())
+    return referral
+
+
+@transaction.atomic
+def referral_reject(*, referral: Referral, staff: AbstractBaseUser, reason: str) -> Referral:
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    if referral.status not in OPEN_STATUSES:
+        return referral
+    Referral.objects.filter(pk=referral.pk).update(
+        status=ReferralStatus.REJECTED,
+        reason=reason[:200] or _("rejected in review"),
+        reviewed_by=staff,
+        reviewed_at=timezone.now(),
+    )
+    referral.refresh_from_db()
+    return referral
+
+
+def referrals_expire(*, as_of: datetime | None = None) -> int:
+    """Referrals still pending after their qualification deadline expire (set-based)."""
+    as_of = as_of or timezone.now()
+    return Referral.objects.filter(status=ReferralStatus.PENDING, qualify_by__lte=as_of).update(
+        status=ReferralStatus.EXPIRED, reason=_("did not qualify in time")
+    )
+
+
+# --- invites -------------------------------------------------------------------------------
+
+
+@dataclass
+class InviteReport:
+    sent: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _invite_skip_reason(email: str, referrer: User, seen: set[str]) -> str:
+    if email in seen:
+        return _("listed twice")
+    if email == referrer.email:
+        return _("that is you")
+    if User.objects.filter(email__iexact=email).exists():
+        return _("already a member")
+    return ""
+
+
+@transaction.atomic
+def invites_send(*, referrer: User, emails: list[str], message: str) -> InviteReport:
+    """Invite friends by email, within the daily limit; each gets an email with the link."""
+    program = program_settings()
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    used = Invite.objects.filter(referrer=referrer, created_at__gte=today).count()
+    wanted = list(dict.fromkeys(email_normalize(e) for e in emails if e.strip()))
+    if used + len(wanted) > program.invite_daily_limit:
+        left = max(0, program.invite_daily_limit - used)
+        raise ReferralRefused(
+            _("You can invite %(limit)d friends a day; %(left)d invites are left today.")
+            % {"limit": program.invite_daily_limit, "left": left},
+            code="invite_limit",
+        )
+    referral_code_for(member=referrer)
+    report, seen = InviteReport(), set()
+    for email in wanted:
+        if reason := _invite_skip_reason(email, referrer, seen):
+            report.skipped.append((email, reason))
+            continue
+        seen.add(email)
+        invite = Invite.objects.create(referrer=referrer, email=email, message=message[:2000])
+        transaction.on_commit(lambda pk=invite.pk: invite_email_task.delay(pk))
+        report.sent.append(email)
+    return report

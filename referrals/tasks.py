@@ -1,0 +1,35 @@
+"""Celery tasks of the referral program: thin wrappers that take ids and call a service."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from celery import shared_task
+from django.utils.dateparse import parse_datetime
+
+from accounts.tasks import EMAIL_RETRY
+from referrals.emails import invite_email_send, referral_rewarded_emails_send
+
+
+@shared_task(acks_late=True, **EMAIL_RETRY)
+def invite_email_task(invite_id: int) -> None:
+    invite_email_send(invite_id=invite_id)
+
+
+@shared_task(acks_late=True, **EMAIL_RETRY)
+def referral_rewarded_email_task(referral_id: int) -> None:
+    referral_rewarded_emails_send(referral_id=referral_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def referral_qualify_task(
+    referee_id: int, trigger: str, amount: str | None = None, at: str | None = None
+) -> None:
+    from referrals.services import referral_qualify  # services enqueue these tasks
+
+    referral_qualify(
+        referee_id=referee_id,
+        trigger=trigger,
+        amount=Decimal(amount) if amount is not None else None,
+        at=parse_datetime(at) if at else None,
+    )
