@@ -6,7 +6,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
-from loyalty.models import Entry
+from loyalty.models import Entry, Tier
+from referrals.models import Referral
+from rewards.models import Reward
 from loyalty.verification import ledger_offences
 
 pytestmark = pytest.mark.django_db
@@ -21,10 +23,14 @@ def test_seed_demo_is_idempotent_and_leaves_consistent_books(settings) -> None:
     call_command("seed_demo", stdout=StringIO())
 
     assert (User.objects.count(), Entry.objects.count()) == counts
-    assert counts[0] == 6
+    assert counts[0] == 9  # staff, five members, three referred friends
     assert "admin@vafa.example / vafa-demo-2026" in out.getvalue()
     assert ledger_offences() == []
     assert User.objects.get(email="omid@vafa.example").loyalty_account.pending > 0
+    states = set(Referral.objects.values_list("status", flat=True))
+    assert states == {"rewarded", "pending", "review", "rejected", "expired"}
+    assert Reward.objects.count() == 11
+    assert Tier.objects.count() == 4
 
 
 def test_seed_demo_refuses_to_run_in_production(settings) -> None:

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core import mail
+from django.urls import reverse
+
+from loyalty.services.ledger import account_open
+from referrals.codes import referral_code_for
+from referrals.models import Referral, ReferralStatus
+from referrals.selectors import mask_email, member_referral_stats, program_funnel
+from referrals.services import invites_send, program_settings, referral_attach, referral_qualify
+from tests.accounts.factories import UserFactory
+from tests.loyalty.factories import EarningRuleFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _program(settings) -> None:
+    settings.RETURN_WINDOW_DAYS = 0
+    EarningRuleFactory(points_per_unit=Decimal("1.00"))
+    program_settings()
+
+
+@pytest.fixture
+def referrer():
+    user = UserFactory(first_name="Rita")
+    account_open(member=user)
+    return user
+
+
+def test_refer_page_shows_link_qr_stats_and_masked_friends(client, referrer) -> None:
+    code = referral_code_for(member=referrer).code
+    friend = UserFactory(email="nina.park@example.com")
+    referral_attach(referee=friend, code=code, source="code")
+    client.force_login(referrer)
+
+    page = client.get(reverse("referrals_refer"))
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert f"http://127.0.0.1:8000/r/{code}/" in html
+    assert reverse("referral_qr", args=[code]) in html
+    assert "n•••k@example.com" in html
+    assert "nina.park@example.com" not in html
+    assert "https://wa.me/?text=" in html
+
+
+def test_refer_page_needs_sign_in(client) -> None:
+    response = client.get(reverse("referrals_refer"))
+    assert response.status_code == 302
+    assert reverse("account_login") in response["Location"]
+
+
+def test_invite_form_sends_and_reports(
+    client, referrer, django_capture_on_commit_callbacks
+) -> None:
+    client.force_login(referrer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("referrals_refer"),
+            {"emails": "a@example.com, b@example.com", "message": "Join me!"},
+            follow=True,
+        )
+
+    assert "Invites sent to a@example.com, b@example.com." in response.content.decode()
+    assert sorted(m.to[0] for m in mail.outbox) == ["a@example.com", "b@example.com"]
+
+
+def test_invite_form_refuses_bad_addresses_and_the_limit(client, referrer) -> None:
+    program = program_settings()
+    program.invite_daily_limit = 1
+    program.save()
+    client.force_login(referrer)
+
+    bad = client.post(reverse("referrals_refer"), {"emails": "a@example.com nope", "message": "x"})
+    over = client.post(
+        reverse("referrals_refer"), {"emails": "a@example.com b@example.com", "message": "x"}
+    )
+
+    assert "Not an email address: nope" in bad.content.decode()
+    assert "You can invite 1 friends a day; 1 invites are left today." in over.content.decode()
+    assert mail.outbox == []
+
+
+def test_member_stats_and_program_funnel(client, referrer) -> None:
+    code = referral_code_for(member=referrer).code
+    for _ in range(4):
+        client.get(f"/r/{code}/")
+    invites_send(referrer=referrer, emails=["x@example.com", "y@example.com"], message="")
+    friends = [UserFactory() for _ in range(2)]
+    for friend in friends:
+        referral_attach(referee=friend, code=code, source="link")
+    referral_qualify(referee_id=friends[0].pk, trigger="purchase", amount=Decimal("100"))
+
+    stats = member_referral_stats(member=referrer)
+    funnel = program_funnel()
+
+    assert (stats.clicks, stats.signups, stats.qualified, stats.rewarded, stats.points) == (
+        4,
+        2,
+        1,
+        1,
+        200,
+    )
+    assert (funnel.clicks, funnel.signups, funnel.qualified, funnel.rewarded) == (4, 2, 1, 1)
+    assert funnel.conversion == 0.25
+    # 3 members (referrer + 2 friends), 2 invites, no sign-up came from an invite yet.
+    assert (funnel.invites, funnel.members, funnel.k_factor) == (2, 3, 0.0)
+
+
+def test_mask_email() -> None:
+    assert mask_email("anna.smith@example.com") == "a•••h@example.com"
+    assert mask_email("jo@example.com") == "j•••@example.com"
+
+
+def test_review_needs_the_permission_both_ways(client, referrer) -> None:
+    flagged = referral_attach(
+        referee=UserFactory(email="t@mailinator.com"),
+        code=referral_code_for(member=referrer).code,
+        source="link",
+    )
+    assert flagged.status == ReferralStatus.REVIEW
+    url = reverse("admin:referrals_referral_changelist")
+    action = {"action": "approve", "_selected_action": [flagged.pk]}
+
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_referral"))
+    client.force_login(viewer)
+    client.post(url, action)
+    assert Referral.objects.get().status == ReferralStatus.REVIEW
+
+    viewer.user_permissions.add(Permission.objects.get(codename="review_referral"))
+    client.post(url, action)
+    assert Referral.objects.get().status == ReferralStatus.PENDING
+    assert Referral.objects.get().approved
