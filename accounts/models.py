@@ -50,6 +50,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     marketing_consent_at = models.DateTimeField(
         _("marketing consent given at"), null=True, blank=True
     )
+    email_points_earned = models.BooleanField(_("email me when I earn points"), default=False)
     is_staff = models.BooleanField(
         _("staff status"),
         default=False,

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from allauth.account import app_settings as allauth_settings
 from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
+from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -59,3 +60,39 @@ def login_trace_record(*, user: User, ip_hash: str) -> None:
     LoginTrace.objects.filter(
         user=user, created_at__lt=timezone.now() - timedelta(days=90)
     ).delete()
+
+
+UNSUBSCRIBE_SALT = "vafa.unsubscribe"
+
+
+def unsubscribe_url(*, user: User) -> str:
+    """A link that ends marketing emails for ``user`` without signing in (signed token)."""
+    token = signing.dumps(user.pk, salt=UNSUBSCRIBE_SALT, compress=True)
+    return settings.SITE_URL + reverse("unsubscribe", args=[token])
+
+
+def unsubscribe_user(*, token: str) -> User | None:
+    """The member a token names, or ``None`` for a forged or damaged token."""
+    try:
+        user_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    return User.objects.filter(pk=user_id).first()
+
+
+@transaction.atomic
+def marketing_unsubscribe(*, user: User) -> None:
+    User.objects.filter(pk=user.pk).update(marketing_consent=False, marketing_consent_at=None)
+    user.marketing_consent, user.marketing_consent_at = False, None
+
+
+def marketing_headers(*, user: User) -> dict[str, str]:
+    """RFC 8058 one-click unsubscribe headers for marketing emails."""
+    return {
+        "List-Unsubscribe": f"<{unsubscribe_url(user=user)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def welcome_email_send(*, user: User) -> None:
+    email_send(user=user, template="welcome", context={"portal_url": settings.SITE_URL + "/"})

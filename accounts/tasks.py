@@ -8,7 +8,7 @@ from celery import shared_task
 from django.db import connection
 
 from accounts.models import User
-from accounts.services import member_set_password_email_send
+from accounts.services import member_set_password_email_send, welcome_email_send
 
 EMAIL_RETRY = {
     "autoretry_for": (SMTPException, ConnectionError, TimeoutError),
@@ -34,3 +34,10 @@ def member_set_password_email_task(user_id: int) -> None:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is not None:
         member_set_password_email_send(user=user)
+
+
+@shared_task(acks_late=True, **EMAIL_RETRY)
+def welcome_email_task(user_id: int) -> None:
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is not None:
+        welcome_email_send(user=user)

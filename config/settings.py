@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sites",
     "django.contrib.humanize",
+    "config",
     "allauth",
     "allauth.account",
     "crispy_forms",
@@ -129,7 +130,16 @@ if REDIS_URL:
     }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # An unacknowledged task (its worker died) is handed to another worker after this many
+    # seconds; keep it above the longest task (CELERY_TASK_TIME_LIMIT below).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        # How often workers look for such orphaned tasks (kombu's default is ~100 s).
+        "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_SECONDS", default=10),
+        "unacked_restore_throttle": 1
+        if env.int("CELERY_UNACKED_RESTORE_SECONDS", default=0)
+        else 10,
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CELERY_BROKER_URL = "filesystem://localhost/"
@@ -294,5 +304,6 @@ DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="EUR")
 POINTS_EXPIRY_DAYS = env.int("POINTS_EXPIRY_DAYS", default=365)
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=14)
 REDEMPTION_CANCEL_HOURS = env.int("REDEMPTION_CANCEL_HOURS", default=24)
+EXPIRY_REMINDER_DAYS = env.int("EXPIRY_REMINDER_DAYS", default=14)
 PROGRAM_NAME = env.str("PROGRAM_NAME", default="Vafa Club")
 PROGRAM_NAME = env.str("PROGRAM_NAME", default="Vafa Club")

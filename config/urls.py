@@ -5,11 +5,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from config.views import email_preview, email_preview_index
+
 urlpatterns = [
     path("", include("loyalty.urls")),
     path("", include("referrals.urls")),
     path("accounts/", include("allauth.urls")),
-    path("i18n/", include("accounts.urls")),
+    path("", include("accounts.urls")),
+    path("admin/emails/", email_preview_index, name="email_preview_index"),
+    path("admin/emails/<str:name>/<str:language>/", email_preview, name="email_preview"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("loyalty.api_urls")),
     path("api/v1/", include("rewards.api_urls")),

@@ -1,12 +1,132 @@
-"""Celery tasks of the loyalty app: thin wrappers that take ids and call one service."""
+"""Celery tasks of the loyalty app: thin wrappers that take ids (or nothing), call one
+service, and can run twice without changing anything the second time. Services are
+imported inside the tasks because services enqueue these tasks."""
 
 from __future__ import annotations
 
-from celery import shared_task
+from typing import Any
 
-from loyalty.services.activities import signup_bonus_award
+from celery import shared_task
+from django.utils.dateparse import parse_datetime
+
+from accounts.tasks import EMAIL_RETRY as ACCOUNT_EMAIL_RETRY
+
+EMAIL_RETRY: dict[str, Any] = {**ACCOUNT_EMAIL_RETRY, "acks_late": True}
+JOB = {
+    "acks_late": True,
+    "autoretry_for": (ConnectionError,),
+    "retry_backoff": True,
+    "max_retries": 3,
+}
+
+
+def _as_of(value: str | None):
+    return parse_datetime(value) if value else None
+
+
+# --- jobs (beat schedule in config/migrations) -----------------------------------------------
+
+
+@shared_task(**JOB)
+def points_expire_task(as_of: str | None = None, batch_size: int = 2000) -> dict[str, int]:
+    from loyalty.services.expiry import points_expire
+
+    report = points_expire(as_of=_as_of(as_of), batch_size=batch_size)
+    return {"lots": report.lots, "points": report.points, "accounts": report.accounts}
+
+
+@shared_task(**JOB)
+def pending_release_task(as_of: str | None = None) -> dict[str, int]:
+    from loyalty.services.expiry import pending_release
+    from loyalty.services.tiers import tiers_upgrade_due
+
+    report = pending_release(as_of=_as_of(as_of))
+    return {"lots": report.lots, "points": report.points, "upgraded": tiers_upgrade_due()}
+
+
+@shared_task(**JOB)
+def tiers_recompute_task(as_of: str | None = None) -> dict[str, int]:
+    from loyalty.services.tiers import tiers_recompute
+
+    report = tiers_recompute(as_of=_as_of(as_of))
+    return {"accounts": report.recomputed, "up": report.upgraded, "down": report.downgraded}
+
+
+@shared_task(**JOB)
+def expiry_reminders_task(as_of: str | None = None) -> int:
+    from loyalty.services.notifications import expiry_reminders_send
+
+    return expiry_reminders_send(as_of=_as_of(as_of))
+
+
+@shared_task(**JOB)
+def birthday_bonuses_task(as_of: str | None = None) -> int:
+    from loyalty.services.notifications import birthday_bonuses_award
+
+    return birthday_bonuses_award(as_of=_as_of(as_of))
+
+
+@shared_task(**JOB)
+def campaigns_run_task(as_of: str | None = None) -> dict[str, int]:
+    from loyalty.services.notifications import campaigns_run
+
+    return campaigns_run(as_of=_as_of(as_of))
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
 def signup_bonus_task(member_id: int) -> None:
+    from loyalty.services.activities import signup_bonus_award
+
     signup_bonus_award(member_id=member_id)
+
+
+# --- emails ------------------------------------------------------------------------------------
+
+
+@shared_task(**EMAIL_RETRY)
+def expiry_reminder_email_task(reminder_id: int) -> None:
+    from loyalty.emails import expiry_reminder_email_send
+    from loyalty.services.notifications import expiry_reminder_claim, expiry_reminder_unclaim
+
+    if (reminder := expiry_reminder_claim(reminder_id=reminder_id)) is None:
+        return
+    try:
+        expiry_reminder_email_send(reminder=reminder)
+    except Exception:
+        expiry_reminder_unclaim(reminder_id=reminder_id)  # let the retry send it
+        raise
+
+
+@shared_task(**EMAIL_RETRY, rate_limit="20/s")
+def announcement_email_task(delivery_id: int) -> None:
+    from loyalty.emails import announcement_email_send
+    from loyalty.services.notifications import announcement_claim, announcement_unclaim
+
+    if (delivery := announcement_claim(delivery_id=delivery_id)) is None:
+        return
+    try:
+        announcement_email_send(delivery=delivery)
+    except Exception:
+        announcement_unclaim(delivery_id=delivery_id)
+        raise
+
+
+@shared_task(**EMAIL_RETRY)
+def tier_change_email_task(change_id: int) -> None:
+    from loyalty.emails import tier_change_email_send
+
+    tier_change_email_send(change_id=change_id)
+
+
+@shared_task(**EMAIL_RETRY)
+def birthday_email_task(event_id: int) -> None:
+    from loyalty.emails import birthday_email_send
+
+    birthday_email_send(event_id=event_id)
+
+
+@shared_task(**EMAIL_RETRY)
+def points_earned_email_task(event_id: int) -> None:
+    from loyalty.emails import points_earned_email_send
+
+    points_earned_email_send(event_id=event_id)

@@ -33,3 +33,10 @@ def referral_qualify_task(
         amount=Decimal(amount) if amount is not None else None,
         at=parse_datetime(at) if at else None,
     )
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+def referrals_expire_task(as_of: str | None = None) -> int:
+    from referrals.services import referrals_expire
+
+    return referrals_expire(as_of=parse_datetime(as_of) if as_of else None)

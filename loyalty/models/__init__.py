@@ -3,6 +3,7 @@ campaigns) and integrations (API keys, events)."""
 
 from loyalty.models.earning import (
     LIVE_CAMPAIGN_STATUSES,
+    AnnouncementDelivery,
     Campaign,
     CampaignKind,
     CampaignParticipation,
@@ -21,6 +22,7 @@ from loyalty.models.ledger import (
     Allocation,
     Entry,
     EntryKind,
+    ExpiryReminder,
     Lot,
     LotQuerySet,
     LotState,
@@ -32,6 +34,7 @@ __all__ = [
     "LIVE_CAMPAIGN_STATUSES",
     "Account",
     "Allocation",
+    "AnnouncementDelivery",
     "ApiKey",
     "ApiReplay",
     "Campaign",
@@ -44,6 +47,7 @@ __all__ = [
     "EntryKind",
     "Event",
     "EventType",
+    "ExpiryReminder",
     "Lot",
     "LotQuerySet",
     "LotState",

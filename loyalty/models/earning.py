@@ -209,6 +209,12 @@ class Campaign(TimeStampedModel):
         default=False,
         help_text=_("Otherwise only the best single campaign applies to an event."),
     )
+    announce = models.BooleanField(
+        _("announce by email"),
+        default=True,
+        help_text=_("When it starts, members who accepted marketing emails are told."),
+    )
+    announced_at = models.DateTimeField(_("announcement started at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("campaign")
@@ -271,3 +277,23 @@ class CampaignParticipation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id}/{self.account_id}: {self.points}"
+
+
+class AnnouncementDelivery(models.Model):
+    """One campaign announcement email to one member: the send log that lets a crashed
+    announcement resume without sending anybody a second copy."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(_("queued at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("announcement delivery")
+        verbose_name_plural = _("announcement deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "member"], name="delivery_once_per_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} → {self.member_id}"

@@ -46,6 +46,7 @@ from loyalty.services.campaigns import (
 from loyalty.services.ledger import credit_reverse, points_credit
 from loyalty.services.tiers import tier_upgrade_check
 from loyalty.signals import event_recorded
+from loyalty.tasks import points_earned_email_task
 from loyalty.timing import local_date, program_zone
 
 
@@ -169,6 +170,8 @@ def _announce(event: Event) -> None:
         "occurred_at": event.occurred_at,
     }
     transaction.on_commit(lambda: event_recorded.send(sender=Event, **payload))
+    if event.points_awarded > 0 and event.account.member.email_points_earned:
+        transaction.on_commit(lambda: points_earned_email_task.delay(event.pk))
 
 
 def _replay(event: Event, fingerprint: str) -> EventOutcome:

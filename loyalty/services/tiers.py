@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from loyalty.lock_objects import account_lock, accounts_lock
 from loyalty.models import Account, Tier, TierChange
+from loyalty.tasks import tier_change_email_task
 
 QUALIFYING_WINDOW = timedelta(days=365)
 
@@ -42,6 +43,7 @@ def _move(account: Account, tier: Tier, *, direction: str, now: datetime) -> Tie
     )
     Account.objects.filter(pk=account.pk).update(tier=tier, tier_since=now, updated_at=now)
     account.tier, account.tier_since = tier, now
+    transaction.on_commit(lambda: tier_change_email_task.delay(change.pk))
     return change
 
 
@@ -146,3 +148,18 @@ def tier_progress(*, account: Account, tiers: list[Tier] | None = None) -> dict[
         span = max(1, upcoming.threshold - floor)
         percent = min(100, max(0, (account.qualifying_points - floor) * 100 // span))
     return {"tier": account.tier, "next_tier": upcoming, "points_to_go": to_go, "percent": percent}
+
+
+def tiers_upgrade_due() -> int:
+    """Upgrade members whose qualifying points now reach a higher tier (after pending
+    points were released): one query finds them, only they are touched."""
+    tiers = list(Tier.objects.order_by("rank"))
+    if not tiers:
+        return 0
+    due = Account.objects.annotate(
+        target=_target_rank(tiers), current=Coalesce("tier__rank", Value(-1))
+    ).filter(target__gt=F("current"))
+    moved = 0
+    for account_id in due.values_list("pk", flat=True).iterator(chunk_size=500):
+        moved += 1 if tier_upgrade_check(account=Account(pk=account_id), tiers=tiers) else 0
+    return moved

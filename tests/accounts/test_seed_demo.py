@@ -7,9 +7,9 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from loyalty.models import Entry, Tier
+from loyalty.verification import ledger_offences
 from referrals.models import Referral
 from rewards.models import Reward
-from loyalty.verification import ledger_offences
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ConfigConfig(AppConfig):
+    """Project-wide pieces: the job schedule, the email preview, operator commands."""
+
+    name = "config"
+    verbose_name = _("Operations")
