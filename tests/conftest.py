@@ -43,6 +43,16 @@ def _eager_tasks() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _english_by_default() -> Iterator[None]:
+    """Requests activate the visitor's language for the thread; each test starts in English."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache() -> None:
     """Rate-limit counters live in the cache; every test starts without them."""
     cache.clear()
