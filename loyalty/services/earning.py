@@ -209,7 +209,8 @@ def _new_event(data: EventInput, account: Account, fingerprint: str, **extra: An
 def _credit(event: Event, account: Account, part: str, points: int, **kwargs: Any) -> Entry | None:
     if points <= 0:
         return None
-    details = {"event_id": event.pk, "part": part, **kwargs.pop("details", {})}
+    details = {"event_id": event.pk, "event_type": event.type, "part": part}
+    details.update(kwargs.pop("details", {}))
     if event.order_id:
         details["order_id"] = event.order_id
     return points_credit(
@@ -352,7 +353,12 @@ def _refund(data: EventInput, account: Account, fingerprint: str) -> tuple[Event
                 points=delta,
                 source=f"event:{event.pk}",
                 idempotency_key=f"event:{data.idempotency_key}:reverse:{credit.pk}",
-                details={**_part_of(credit), "event_id": event.pk, "order_id": purchase.order_id},
+                details={
+                    **_part_of(credit),
+                    "event_id": event.pk,
+                    "event_type": EventType.REFUND,
+                    "order_id": purchase.order_id,
+                },
             )
             reversals.append((credit, result))
     event.points_awarded = -sum(r.from_lot + r.clawed_back for _c, r in reversals)

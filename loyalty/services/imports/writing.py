@@ -108,6 +108,7 @@ def _entry(row: Row, event: Event, credit: dict[str, Any], lot: Lot) -> Entry:
     counted = points if credit["qualifying"] else 0
     details = {
         "event_id": event.pk,
+        "event_type": EventType.PURCHASE,
         "part": credit["part"],
         "order_id": row.order_id,
         **credit["details"],
