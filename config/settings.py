@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "loyalty",
     "rewards",
     "referrals",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -177,7 +178,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "portal:dashboard"
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_FORMS = {"signup": "referrals.forms.ReferralSignupForm"}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None

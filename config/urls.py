@@ -10,6 +10,7 @@ from config.views import email_preview, email_preview_index
 urlpatterns = [
     path("", include("loyalty.urls")),
     path("", include("referrals.urls")),
+    path("me/", include("portal.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("admin/emails/", email_preview_index, name="email_preview_index"),

@@ -1,0 +1,88 @@
+"""What the portal shows, gathered in a fixed number of queries whatever the history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from loyalty.models import Account, Campaign, Entry, Tier, TierChange
+from loyalty.selectors import account_entries, points_expiring
+from loyalty.services.campaigns import campaigns_live
+from loyalty.services.ledger import account_for_member
+from loyalty.services.tiers import tier_progress
+from loyalty.timing import program_zone
+from referrals.codes import referral_code_for
+from rewards.selectors import rewards_with_eligibility
+
+HAPPY_DAYS = 7
+
+
+def member_account(*, member: User) -> Account:
+    account = account_for_member(member=member)
+    return Account.objects.select_related("tier").get(pk=account.pk)
+
+
+def _campaigns_for(account: Account) -> list[Campaign]:
+    mine = []
+    for campaign in campaigns_live(at=timezone.now()):
+        tiers = {tier.pk for tier in campaign.tiers.all()}
+        if not tiers or account.tier_id in tiers:
+            mine.append(campaign)
+    return mine
+
+
+def _recent_upgrade(account: Account) -> TierChange | None:
+    since = timezone.now() - timedelta(days=HAPPY_DAYS)
+    changes = TierChange.objects.filter(account=account, direction="up", created_at__gte=since)
+    return changes.select_related("to_tier").order_by("-created_at").first()
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    account: Account
+    progress: dict[str, Any]
+    expiring: dict[str, Any]
+    campaigns: list[Campaign]
+    recent: list[Entry]
+    affordable: list[Any]
+    upgrade: TierChange | None
+    referral_code: str
+
+
+def dashboard(*, member: User) -> Dashboard:
+    account = member_account(member=member)
+    tiers = list(Tier.objects.order_by("rank"))
+    rewards = [r for r, verdict in rewards_with_eligibility(account=account) if verdict.eligible]
+    return Dashboard(
+        account=account,
+        progress=tier_progress(account=account, tiers=tiers),
+        expiring=points_expiring(account=account, days=30),
+        campaigns=_campaigns_for(account),
+        recent=list(account_entries(account=account)[:5]),
+        affordable=rewards[:3],
+        upgrade=_recent_upgrade(account),
+        referral_code=referral_code_for(member=member).code,
+    )
+
+
+def activity(
+    *, account: Account, kind: str = "", start: date | None = None, end: date | None = None
+) -> QuerySet[Entry]:
+    """The member's ledger, newest first, filtered by kind and by local dates."""
+    entries = account_entries(account=account)
+    if kind:
+        entries = entries.filter(kind=kind)
+    if start:
+        entries = entries.filter(occurred_at__gte=_local_midnight(start))
+    if end:
+        entries = entries.filter(occurred_at__lt=_local_midnight(end + timedelta(days=1)))
+    return entries
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=program_zone())
