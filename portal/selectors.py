@@ -13,7 +13,7 @@ from accounts.models import User
 from loyalty.models import Account, Campaign, Entry, Tier, TierChange
 from loyalty.selectors import account_entries, points_expiring
 from loyalty.services.campaigns import campaigns_live
-from loyalty.services.ledger import account_for_member
+from loyalty.services.ledger import account_open
 from loyalty.services.tiers import tier_progress
 from loyalty.timing import program_zone
 from referrals.codes import referral_code_for
@@ -23,8 +23,9 @@ HAPPY_DAYS = 7
 
 
 def member_account(*, member: User) -> Account:
-    account = account_for_member(member=member)
-    return Account.objects.select_related("tier").get(pk=account.pk)
+    """The member's account with its tier (one query; opened on first visit)."""
+    account = Account.objects.select_related("tier").filter(member=member).first()
+    return account or Account.objects.select_related("tier").get(pk=account_open(member=member).pk)
 
 
 def _campaigns_for(account: Account) -> list[Campaign]:
@@ -63,7 +64,7 @@ def dashboard(*, member: User) -> Dashboard:
         progress=tier_progress(account=account, tiers=tiers),
         expiring=points_expiring(account=account, days=30),
         campaigns=_campaigns_for(account),
-        recent=list(account_entries(account=account)[:5]),
+        recent=list(account_entries(account=account).select_related("lot")[:5]),
         affordable=rewards[:3],
         upgrade=_recent_upgrade(account),
         referral_code=referral_code_for(member=member).code,
@@ -74,7 +75,7 @@ def activity(
     *, account: Account, kind: str = "", start: date | None = None, end: date | None = None
 ) -> QuerySet[Entry]:
     """The member's ledger, newest first, filtered by kind and by local dates."""
-    entries = account_entries(account=account)
+    entries = account_entries(account=account).select_related("lot")
     if kind:
         entries = entries.filter(kind=kind)
     if start:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import LoginTrace, User
 from accounts.services import LANGUAGE_CODES, user_consent_apply
 from loyalty.models import EventType
-from loyalty.services.earning import EventInput, EventOutcome, event_record
+from loyalty.services.earning import EventInput, EventOutcome, event_record_once
 from loyalty.services.ledger import account_for_member
 from referrals.models import Invite, ReferralCode
 
@@ -35,7 +35,7 @@ def member_profile_update(*, user: User, data: dict[str, Any]) -> EventOutcome |
     user.save()
     if not profile_complete(user):
         return None
-    return event_record(
+    return event_record_once(
         data=EventInput(
             idempotency_key=f"profile:{user.pk}",
             type=EventType.PROFILE,

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from loyalty.models import EventType
-from loyalty.services.earning import EventInput, EventOutcome, event_record
+from loyalty.services.earning import EventInput, EventOutcome, event_record_once
 from loyalty.services.ledger import account_for_member
 
 
@@ -17,7 +17,7 @@ def _award(member: User, event_type: str, key: str) -> EventOutcome:
     data = EventInput(
         idempotency_key=key, type=event_type, account=account, occurred_at=timezone.now()
     )
-    return event_record(data=data)
+    return event_record_once(data=data)
 
 
 def signup_bonus_award(*, member_id: int) -> EventOutcome | None:

@@ -41,6 +41,7 @@ from loyalty.services.campaigns import (
     campaign_grant,
     campaign_offers,
     campaigns_live,
+    campaigns_segment,
     floor_points,
 )
 from loyalty.services.ledger import credit_reverse, points_credit
@@ -174,6 +175,14 @@ def _announce(event: Event) -> None:
         transaction.on_commit(lambda: points_earned_email_task.delay(event.pk))
 
 
+def event_record_once(*, data: EventInput) -> EventOutcome:
+    """For things that happen once per key whenever they are noticed (sign-up, a year's
+    birthday, completing the profile): an existing event is the answer, whatever its time."""
+    if existing := Event.objects.filter(idempotency_key=data.idempotency_key).first():
+        return EventOutcome(existing, replayed=True)
+    return event_record(data=data)
+
+
 def _replay(event: Event, fingerprint: str) -> EventOutcome:
     if event.request_hash != fingerprint:
         raise IdempotencyConflict(event.idempotency_key)
@@ -275,12 +284,14 @@ def _purchase(data: EventInput, account: Account, fingerprint: str) -> tuple[Eve
 def _campaign_credits(
     event: Event, account: Account, *, base: int, available_at: datetime | None
 ) -> list[Entry | None]:
+    live = campaigns_live(at=event.occurred_at)
     offers = campaign_offers(
-        campaigns_live(at=event.occurred_at),
+        live,
         event_type=event.type,
         base=base,
         amount=event.amount,
         tier_id=account.tier_id,
+        segment=campaigns_segment(campaigns=live, account_id=account.pk),
     )
     credits = []
     for offer in offers:

@@ -26,7 +26,7 @@ from loyalty.models import (
     Lot,
 )
 from loyalty.services.campaigns import campaigns_due_status
-from loyalty.services.earning import EventInput, event_record
+from loyalty.services.earning import EventInput, event_record_once
 from loyalty.services.ledger import account_for_member
 from loyalty.tasks import (
     announcement_email_task,
@@ -108,7 +108,7 @@ def birthday_bonuses_award(*, as_of: datetime | None = None) -> int:
     today = local_date(as_of)
     awarded = 0
     for member in _birthday_members(today).iterator(chunk_size=500):
-        outcome = event_record(
+        outcome = event_record_once(
             data=EventInput(
                 idempotency_key=f"birthday:{member.pk}:{today.year}",
                 type=EventType.BIRTHDAY,
