@@ -60,6 +60,11 @@ SCHEDULE: dict[str, Job] = {
         "20 0 * * *",
         "Expire referrals that did not qualify in time (daily).",
     ),
+    "compute_segments": Job(
+        "config.tasks.segments_compute_task",
+        "40 2 * * *",
+        "Score members by recency, frequency and spend; store their RFM segment (daily).",
+    ),
 }
 
 
@@ -71,6 +76,7 @@ def job_runners() -> dict[str, Callable[[datetime | None], Any]]:
         campaigns_run,
         expiry_reminders_send,
     )
+    from loyalty.services.segments import segments_compute
     from loyalty.services.tiers import tiers_recompute, tiers_upgrade_due
     from referrals.services import referrals_expire
     from rewards.services import vouchers_expire
@@ -87,4 +93,5 @@ def job_runners() -> dict[str, Callable[[datetime | None], Any]]:
         "expire_vouchers": lambda as_of: vouchers_expire(as_of=as_of),
         "run_campaigns": lambda as_of: campaigns_run(as_of=as_of),
         "expire_referrals": lambda as_of: referrals_expire(as_of=as_of),
+        "compute_segments": lambda as_of: segments_compute(as_of=as_of),
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -302,6 +303,8 @@ LOGGING = {
 MONEY_MAX_DIGITS = 12
 MONEY_DECIMAL_PLACES = 2
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="EUR")
+# What one point is worth in DEFAULT_CURRENCY, for the liability shown to staff.
+POINT_VALUE = Decimal(env.str("POINT_VALUE", default="0.01"))
 POINTS_EXPIRY_DAYS = env.int("POINTS_EXPIRY_DAYS", default=365)
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=14)
 REDEMPTION_CANCEL_HOURS = env.int("REDEMPTION_CANCEL_HOURS", default=24)

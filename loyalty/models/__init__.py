@@ -27,6 +27,7 @@ from loyalty.models.ledger import (
     LotQuerySet,
     LotState,
 )
+from loyalty.models.segments import MemberSegment, SegmentLabel
 
 __all__ = [
     "DEBIT_KINDS",
@@ -51,6 +52,8 @@ __all__ = [
     "Lot",
     "LotQuerySet",
     "LotState",
+    "MemberSegment",
+    "SegmentLabel",
     "Tier",
     "TierChange",
 ]

@@ -193,6 +193,12 @@ class Campaign(TimeStampedModel):
     tiers = models.ManyToManyField(
         Tier, blank=True, verbose_name=_("eligible tiers"), help_text=_("Empty: every tier.")
     )
+    target_segments = models.JSONField(
+        _("target segments"),
+        default=list,
+        blank=True,
+        help_text=_("RFM segments the campaign is limited to. Empty: every member."),
+    )
     bonus_expires_on = models.DateField(_("bonus points valid through"), null=True, blank=True)
     bonus_expiry_days = models.PositiveIntegerField(
         _("bonus points valid for (days)"), null=True, blank=True

@@ -22,6 +22,7 @@ from loyalty.models import (
     CampaignKind,
     CampaignParticipation,
     CampaignStatus,
+    MemberSegment,
 )
 from loyalty.timing import end_of_day, local_date, rolling_expiry
 
@@ -45,8 +46,20 @@ def campaigns_live(*, at: datetime) -> list[Campaign]:
     return list(live.prefetch_related("tiers"))
 
 
-def _eligible(campaign: Campaign, *, event_type: str, amount: Decimal | None, tier_id) -> bool:
+def campaigns_segment(*, campaigns: list[Campaign], account_id: int) -> str | None:
+    """The member's RFM segment, read (one query) only if a live campaign targets segments."""
+    if not any(campaign.target_segments for campaign in campaigns):
+        return None
+    labels = MemberSegment.objects.filter(account_id=account_id).values_list("label", flat=True)
+    return labels.first()
+
+
+def _eligible(
+    campaign: Campaign, *, event_type: str, amount: Decimal | None, tier_id, segment=None
+) -> bool:
     if event_type not in campaign.eligible_event_types:
+        return False
+    if campaign.target_segments and segment not in campaign.target_segments:
         return False
     tier_ids = {tier.pk for tier in campaign.tiers.all()}
     if tier_ids and tier_id not in tier_ids:
@@ -55,10 +68,19 @@ def _eligible(campaign: Campaign, *, event_type: str, amount: Decimal | None, ti
 
 
 def campaign_points(
-    campaign: Campaign, *, event_type: str, base: int, amount: Decimal | None, tier_id: int | None
+    campaign: Campaign,
+    *,
+    event_type: str,
+    base: int,
+    amount: Decimal | None,
+    tier_id: int | None,
+    segment: str | None = None,
 ) -> int:
     """The bonus ``campaign`` would give to one event, before caps and budget."""
-    if not _eligible(campaign, event_type=event_type, amount=amount, tier_id=tier_id):
+    eligible = _eligible(
+        campaign, event_type=event_type, amount=amount, tier_id=tier_id, segment=segment
+    )
+    if not eligible:
         return 0
     if campaign.kind == CampaignKind.MULTIPLIER:
         return floor_points(Decimal(base) * (campaign.multiplier - 1))
@@ -80,14 +102,10 @@ def campaigns_pick(offers: list[CampaignOffer]) -> list[CampaignOffer]:
 
 
 def campaign_offers(
-    campaigns: list[Campaign], *, event_type: str, base: int, amount, tier_id
+    campaigns: list[Campaign], *, event_type: str, base: int, amount, tier_id, segment=None
 ) -> list[CampaignOffer]:
-    offers = [
-        CampaignOffer(
-            c, campaign_points(c, event_type=event_type, base=base, amount=amount, tier_id=tier_id)
-        )
-        for c in campaigns
-    ]
+    context = {"event_type": event_type, "base": base, "amount": amount, "tier_id": tier_id}
+    offers = [CampaignOffer(c, campaign_points(c, **context, segment=segment)) for c in campaigns]
     return campaigns_pick(offers)
 
 
