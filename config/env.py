@@ -23,11 +23,13 @@ def filesystem_broker_options(root: Path) -> dict[str, str]:
     """Folders of kombu's filesystem transport, created under ``root``."""
     queue = root / "queue"
     processed = root / "processed"
-    for folder in (queue, processed):
+    control = root / "control"
+    for folder in (queue, processed, control):
         folder.mkdir(parents=True, exist_ok=True)
     return {
         "data_folder_in": str(queue),
         "data_folder_out": str(queue),
         "processed_folder": str(processed),
+        "control_folder": str(control),
         "store_processed": False,
     }
