@@ -53,4 +53,5 @@ class HealthCheckMiddleware:
         status, body = health()
         response = HttpResponse(json.dumps(body), content_type="application/json", status=status)
         response["Cache-Control"] = "no-store"
+        response["X-Content-Type-Options"] = "nosniff"
         return response
