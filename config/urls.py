@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from config.analytics_views import analytics_view
+from config.member_views import member_360_view
 from config.views import email_preview, email_preview_index
 
 urlpatterns = [
@@ -15,6 +17,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("admin/emails/", email_preview_index, name="email_preview_index"),
     path("admin/emails/<str:name>/<str:language>/", email_preview, name="email_preview"),
+    path("admin/analytics/", admin.site.admin_view(analytics_view), name="analytics"),
+    path("admin/members/<int:pk>/", admin.site.admin_view(member_360_view), name="member_360"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("loyalty.api_urls")),
     path("api/v1/", include("rewards.api_urls")),

@@ -9,7 +9,9 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.admin.exports import CsvExportMixin
 from referrals.models import Invite, ProgramSettings, Referral, ReferralCode, ReferralStatus
+from referrals.resources import ReferralResource
 from referrals.services import referral_approve, referral_reject
 
 
@@ -62,7 +64,7 @@ class ReferralCodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Referral)
-class ReferralAdmin(admin.ModelAdmin):
+class ReferralAdmin(CsvExportMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "referrer",
@@ -75,6 +77,8 @@ class ReferralAdmin(admin.ModelAdmin):
     list_filter = ("status", "source")
     list_select_related = ("referrer", "referee")
     search_fields = ("referrer__email", "referee__email", "code__code")
+    resource_classes = [ReferralResource]
+    export_select_related = ("referrer", "referee", "code")
     date_hierarchy = "created_at"
     actions = ("approve", "reject")
     readonly_fields = (

@@ -8,8 +8,10 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.admin.exports import CsvExportMixin
 from loyalty.errors import LedgerError
 from rewards.models import Redemption, RedemptionStatus, Reward, Voucher
+from rewards.resources import RedemptionResource
 from rewards.services import redemption_cancel
 
 
@@ -69,7 +71,7 @@ class VoucherInline(admin.StackedInline):
 
 
 @admin.register(Redemption)
-class RedemptionAdmin(admin.ModelAdmin):
+class RedemptionAdmin(CsvExportMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "member",
@@ -82,6 +84,8 @@ class RedemptionAdmin(admin.ModelAdmin):
     list_filter = ("status", "reward")
     list_select_related = ("account__member", "reward", "voucher")
     search_fields = ("account__member__email", "voucher__code", "idempotency_key")
+    resource_classes = [RedemptionResource]
+    export_select_related = ("account__member", "reward", "voucher")
     date_hierarchy = "created_at"
     inlines = (VoucherInline,)
     actions = ("cancel_selected",)

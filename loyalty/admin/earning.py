@@ -16,9 +16,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.admin.ledger import ReadOnlyAdmin
+from loyalty.admin.segments import CampaignForm, simulation_html
+from loyalty.analytics.simulator import campaign_simulate
 from loyalty.models import (
     ApiKey,
     Campaign,
+    CampaignStatus,
     EarningRule,
     Event,
     Tier,
@@ -66,23 +69,35 @@ class TierAdmin(admin.ModelAdmin):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm
     list_display = ("name", "status", "kind", "starts_at", "ends_at", "budget", "stackable")
     list_filter = ("status", "kind", "stackable")
     search_fields = ("name",)
     date_hierarchy = "starts_at"
     filter_horizontal = ("tiers",)
-    readonly_fields = ("budget_used", "created_at", "updated_at")
+    readonly_fields = ("simulation", "budget_used", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("name", "description", "status", "starts_at", "ends_at")}),
         (_("Bonus"), {"fields": ("kind", "multiplier", "bonus_points", "threshold_amount")}),
-        (_("Who and what qualifies"), {"fields": ("event_types", "tiers", "min_amount")}),
+        (
+            _("Who and what qualifies"),
+            {"fields": ("event_types", "tiers", "target_segments", "min_amount")},
+        ),
         (_("Bonus points expiry"), {"fields": ("bonus_expires_on", "bonus_expiry_days")}),
         (
             _("Limits"),
             {"fields": ("budget_points", "budget_used", "member_cap_points", "stackable")},
         ),
+        (_("Simulation"), {"fields": ("simulation",)}),
         (_("History"), {"fields": ("created_at", "updated_at")}),
     )
+
+    @admin.display(description=_("what it would have given"))
+    def simulation(self, obj: Campaign) -> str:
+        """Before activation: the campaign replayed over the last period of its length."""
+        if obj.pk is None or obj.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+            return _("Shown for draft and scheduled campaigns once saved.")
+        return simulation_html(campaign_simulate(campaign=obj))
 
     @admin.display(description=_("budget used"))
     def budget(self, obj: Campaign) -> str:

@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from loyalty.admin.exports import CsvExportMixin
 from loyalty.errors import LedgerError
 from loyalty.models import (
     Account,
@@ -24,6 +25,7 @@ from loyalty.models import (
     Lot,
     LotState,
 )
+from loyalty.resources import EntryResource, MemberResource
 from loyalty.services.ledger import points_adjust
 from loyalty.timing import last_valid_day
 
@@ -103,20 +105,26 @@ def _table(headers: tuple, rows: str) -> str:
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(CsvExportMixin, admin.ModelAdmin):
     list_display = (
         "member",
         "balance",
         "pending",
         "lifetime_earned",
         "qualifying_points",
+        "tier",
+        "segment_label",
         "updated_at",
     )
-    list_select_related = ("member",)
+    list_filter = ("tier", "segment__label")
+    list_select_related = ("member", "tier", "segment")
     search_fields = ("member__email", "member__first_name", "member__last_name")
     raw_id_fields = ("member",)
+    resource_classes = [MemberResource]
+    export_select_related = ("member", "tier", "segment")
     readonly_fields = (
         "member",
+        "member_page",
         "balance",
         "pending",
         "lifetime_earned",
@@ -133,6 +141,16 @@ class AccountAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description=_("segment"), ordering="segment__label")
+    def segment_label(self, obj: Account) -> str:
+        segment = getattr(obj, "segment", None)
+        return segment.get_label_display() if segment else "—"
+
+    @admin.display(description=_("member page"))
+    def member_page(self, obj: Account) -> str:
+        url = reverse("member_360", args=[obj.member_id])
+        return format_html('<a href="{}">{}</a>', url, _("Everything about this member"))
 
     @admin.display(description=_("Open lots (earliest expiry first)"))
     def open_lots(self, obj: Account) -> str:
@@ -191,7 +209,7 @@ class AllocationInline(admin.TabularInline):
 
 
 @admin.register(Entry)
-class EntryAdmin(ReadOnlyAdmin):
+class EntryAdmin(CsvExportMixin, ReadOnlyAdmin):
     list_display = (
         "occurred_at",
         "member",
@@ -204,6 +222,8 @@ class EntryAdmin(ReadOnlyAdmin):
     list_filter = ("kind",)
     list_select_related = ("account__member", "created_by")
     search_fields = ("idempotency_key", "source", "account__member__email")
+    resource_classes = [EntryResource]
+    export_select_related = ("account__member", "created_by")
     date_hierarchy = "occurred_at"
     show_full_result_count = False
     inlines = (AllocationInline,)
