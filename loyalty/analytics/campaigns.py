@@ -66,9 +66,9 @@ def campaign_performance(*, start: datetime, end: datetime, now: datetime) -> Qu
         .annotate(
             bonus_awarded=_participations(Sum("points")),
             members_reached=_participations(Count("id")),
-            purchases_during=_purchases(Count("id"), "starts_at", "during_end", IntegerField()),
+            purchases_during=_purchases(Count("*"), "starts_at", "during_end", IntegerField()),
             sales_during=_purchases(Sum("amount"), "starts_at", "during_end", money),
-            purchases_before=_purchases(Count("id"), "before_start", "starts_at", IntegerField()),
+            purchases_before=_purchases(Count("*"), "before_start", "starts_at", IntegerField()),
             sales_before=_purchases(Sum("amount"), "before_start", "starts_at", money),
         )
         .order_by("-starts_at", "pk")

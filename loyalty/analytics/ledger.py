@@ -21,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
 from loyalty.models import EARNING_KINDS, Account, Entry, EntryKind
@@ -89,9 +89,10 @@ def points_by_month(*, start: datetime, end: datetime) -> dict[date, dict[str, i
 
 def active_members(*, start: datetime, end: datetime) -> int:
     """Members with an entry they caused in the period (a member active in several months
-    counts once)."""
-    active = _entries(start, end).exclude(kind__in=PASSIVE_KINDS)
-    return active.aggregate(n=Count("account", distinct=True))["n"]
+    counts once). Asked per account (``EXISTS``), which stops at each member's first such
+    entry: cheaper than sorting every entry of the period for a distinct count."""
+    caused = _entries(start, end).exclude(kind__in=PASSIVE_KINDS).filter(account=OuterRef("pk"))
+    return Account.objects.filter(Exists(caused)).count()
 
 
 def liability() -> Liability:
