@@ -29,11 +29,13 @@ run: install
 	DEBUG=$${DEBUG:-1} PYTHONUNBUFFERED=1 $(BIN)/honcho start -f Procfile.dev
 
 ## make test: install dev tools, lint, check migrations, run the whole suite
+## (browser tests run in their own pytest process: Playwright's sync API wants a clean thread)
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
-	$(BIN)/pytest -n $${PYTEST_WORKERS:-auto} $(PYTEST_ARGS)
+	$(BIN)/pytest -n $${PYTEST_WORKERS:-auto} -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/pytest -m browser $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check --fix .

@@ -20,4 +20,5 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
-preload_app = True
+# Not preloaded: `systemctl reload` (SIGHUP) then starts workers on the new code.
+preload_app = False

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -49,7 +50,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return None
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = error_body("invalid", "The request has invalid fields.", detail)
+        response.data = error_body("invalid", _("The request has invalid fields."), detail)
     elif isinstance(exc, exceptions.APIException):
         response.data = error_body(
             exc.get_codes() if isinstance(exc.get_codes(), str) else "error", str(exc.detail)

@@ -127,7 +127,7 @@ if REDIS_URL:
     _cache_db = 1 + xdist_worker_number()
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.ResilientRedisCache",
             "LOCATION": env.str("CACHE_URL", default=redis_db_url(REDIS_URL, _cache_db)),
             "KEY_PREFIX": "vafa",
         }
@@ -166,6 +166,7 @@ CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING below (JSON, redacted)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- Auth and allauth -------------------------------------------------------
@@ -312,6 +313,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "vafa.access": {"level": env.str("ACCESS_LOG_LEVEL", default="INFO")},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 

@@ -27,8 +27,9 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.services import LANGUAGE_CODES
+from config.api import error_body
 from loyalty.currencies import ISO_4217
-from loyalty.models import Account, EventType
+from loyalty.models import Account, EventType, Tier
 from loyalty.selectors import account_entries, member_summary
 from loyalty.services.earning import EventInput, event_record
 from loyalty.services.ledger import account_for_member
@@ -65,9 +66,21 @@ ERROR = OpenApiResponse(
 
 
 def member_account(member_id: int) -> Account:
-    member = get_object_or_404(User, pk=member_id, is_active=True)
+    """The member's account, opened on first use (staff users are not members here)."""
+    member = get_object_or_404(User, pk=member_id, is_active=True, is_staff=False)
     account = account_for_member(member=member)
     return Account.objects.select_related("member", "tier").get(pk=account.pk)
+
+
+def member_account_read(member_id: int) -> Account:
+    """Like ``member_account`` but never writes: a member without an account yet is
+    shown as an empty one in the entry tier."""
+    member = get_object_or_404(User, pk=member_id, is_active=True, is_staff=False)
+    account = Account.objects.select_related("member", "tier").filter(member=member).first()
+    if account is None:
+        tier = Tier.objects.filter(threshold=0).order_by("rank").first()
+        account = Account(member=member, tier=tier)
+    return account
 
 
 # --- members ---------------------------------------------------------------------
@@ -152,6 +165,9 @@ class MemberCreateApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         enrollment = member_enroll(**data.validated_data)
+        if enrollment.member.is_staff or not enrollment.member.is_active:
+            body = error_body("not_a_member", _("This email belongs to a staff or closed account."))
+            return Response(body, status=status.HTTP_409_CONFLICT)
         account = member_account(enrollment.member.pk)
         code = status.HTTP_201_CREATED if enrollment.created else status.HTTP_200_OK
         return Response(member_body(account), status=code)
@@ -164,7 +180,7 @@ class MemberDetailApi(APIView):
         responses={200: MemberOutputSerializer, 404: ERROR},
     )
     def get(self, request: Request, member_id: int) -> Response:
-        return Response(member_body(member_account(member_id)))
+        return Response(member_body(member_account_read(member_id)))
 
 
 class LedgerPagination(CursorPagination):
@@ -203,7 +219,7 @@ class MemberLedgerApi(APIView):
         responses={200: LedgerPageSerializer, 404: ERROR},
     )
     def get(self, request: Request, member_id: int) -> Response:
-        account = member_account(member_id)
+        account = member_account_read(member_id)
         paginator = LedgerPagination()
         entries = account_entries(account=account).select_related("lot")
         page = paginator.paginate_queryset(entries, request, view=self)
@@ -298,7 +314,9 @@ class EventOutputSerializer(serializers.Serializer):
 def _event_member(attrs: dict[str, Any]) -> Account:
     if "member_id" in attrs:
         return member_account(attrs["member_id"])
-    member = get_object_or_404(User, email__iexact=attrs["member_email"], is_active=True)
+    member = get_object_or_404(
+        User, email__iexact=attrs["member_email"], is_active=True, is_staff=False
+    )
     return member_account(member.pk)
 
 
@@ -329,6 +347,7 @@ class EventCreateApi(APIView):
                 type=attrs["type"],
                 account=_event_member(attrs),
                 occurred_at=attrs["occurred_at"] or timezone.now(),
+                occurred_at_sent=attrs["occurred_at"] is not None,
                 amount=attrs.get("amount"),
                 currency=attrs["currency"],
                 order_id=attrs["order_id"],

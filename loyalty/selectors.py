@@ -14,6 +14,8 @@ from loyalty.timing import last_valid_day
 
 def points_expiring(*, account: Account, days: int = 30, as_of: datetime | None = None) -> dict:
     """Available points whose lots expire within ``days``, and the first such day."""
+    if account.pk is None:  # not opened yet: nothing can expire
+        return {"points": 0, "date": None}
     as_of = as_of or timezone.now()
     soon = Lot.objects.spendable(as_of=as_of).filter(
         account=account, expires_at__lte=as_of + timedelta(days=days)
@@ -35,4 +37,6 @@ def member_summary(*, account: Account, tiers: list[Tier] | None = None) -> dict
 
 def account_entries(*, account: Account) -> QuerySet[Entry]:
     """A member's history, newest first (served by ``entry_account_recent_idx``)."""
+    if account.pk is None:
+        return Entry.objects.none()
     return Entry.objects.filter(account=account).order_by("-occurred_at", "-id")

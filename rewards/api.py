@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import api_exception_handler
-from loyalty.api import ERROR, member_account
+from loyalty.api import ERROR, member_account, member_account_read
 from loyalty.api_auth import ApiKeyRateThrottle
 from loyalty.errors import IdempotencyConflict, InsufficientPoints
 from loyalty.models import ApiReplay
@@ -73,7 +73,7 @@ class RewardListApi(APIView):
             return Response(RewardOutputSerializer(rewards_live(), many=True, context=context).data)
         if not member_id.isdigit():
             raise exceptions.ValidationError({"member_id": [_("A member id is a number.")]})
-        account = member_account(int(member_id))
+        account = member_account_read(int(member_id))
         rows = []
         for reward, verdict in rewards_with_eligibility(account=account):
             row = RewardOutputSerializer(reward, context=context).data
@@ -124,16 +124,21 @@ def _fingerprint(*parts: object) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
 
 
-def _refusal_replay(key: str, fingerprint: str) -> Response | None:
+def _first_answer(key: str, fingerprint: str) -> Response | None:
+    """The answer the first request with this key got: the same redemption (now 200) or
+    the same refusal."""
     replay = ApiReplay.objects.filter(idempotency_key=key).first()
     if replay is None:
         return None
     if replay.scope != "redemption" or replay.request_hash != fingerprint:
         raise IdempotencyConflict(key)
-    return Response(replay.body, status=replay.status_code)
+    code = (
+        status.HTTP_200_OK if replay.status_code == status.HTTP_201_CREATED else replay.status_code
+    )
+    return Response(replay.body, status=code)
 
 
-def _remember_refusal(key: str, fingerprint: str, response: Response) -> None:
+def _remember(key: str, fingerprint: str, response: Response) -> None:
     try:
         with transaction.atomic():
             ApiReplay.objects.create(
@@ -143,7 +148,7 @@ def _remember_refusal(key: str, fingerprint: str, response: Response) -> None:
                 status_code=response.status_code,
                 body=response.data,
             )
-    except IntegrityError:  # a concurrent retry stored the same refusal first
+    except IntegrityError:  # a concurrent retry stored the same answer first
         pass
 
 
@@ -173,7 +178,7 @@ class RedemptionCreateApi(APIView):
         key, reward_id = data.validated_data["idempotency_key"], data.validated_data["reward_id"]
         account = member_account(member_id)
         fingerprint = _fingerprint(member_id, reward_id)
-        if (replay := _refusal_replay(key, fingerprint)) is not None:
+        if (replay := _first_answer(key, fingerprint)) is not None:
             return replay
         if existing := Redemption.objects.filter(idempotency_key=key).first():
             if (existing.account_id, existing.reward_id) != (account.pk, reward_id):
@@ -184,9 +189,11 @@ class RedemptionCreateApi(APIView):
             redemption = reward_redeem(account=account, reward=reward, idempotency_key=key)
         except (RewardRefused, InsufficientPoints) as refusal:
             response = api_exception_handler(refusal, {})
-            _remember_refusal(key, fingerprint, response)
+            _remember(key, fingerprint, response)
             return response
-        return Response(self._body(redemption), status=status.HTTP_201_CREATED)
+        response = Response(self._body(redemption), status=status.HTTP_201_CREATED)
+        _remember(key, fingerprint, response)
+        return response
 
     def _body(self, redemption: Redemption) -> dict[str, Any]:
         redemption = Redemption.objects.select_related("reward", "voucher", "account").get(

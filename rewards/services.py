@@ -159,14 +159,15 @@ def redemption_cancel(
 
 @transaction.atomic
 def voucher_use(*, voucher: Voucher, order_id: str) -> Voucher:
-    """Mark a voucher used at checkout, exactly once (a conditional update)."""
+    """Mark a voucher used at checkout, exactly once (a conditional update). Repeating the
+    call for the same order is harmless; another order is refused."""
     now = timezone.now()
     used = Voucher.objects.filter(
         pk=voucher.pk, status=VoucherStatus.ISSUED, expires_at__gt=now
     ).update(status=VoucherStatus.USED, used_at=now, used_order_id=order_id)
     voucher.refresh_from_db()
-    if used == 1:
-        return voucher
+    if used == 1 or (voucher.status == VoucherStatus.USED and voucher.used_order_id == order_id):
+        return voucher  # a retry for the same order gets the same answer
     if voucher.status == VoucherStatus.USED:
         raise RewardRefused(
             _("This voucher was already used (order %(order)s).")

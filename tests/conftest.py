@@ -73,6 +73,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     report = os.environ.get("VAFA_TEST_REPORT")
     if not report or os.environ.get("PYTEST_XDIST_WORKER"):
         return
+    if session.config.option.markexpr == "browser":
+        return  # the separate browser run keeps the main run's report
     from django.conf import settings
 
     vendor = connection.vendor

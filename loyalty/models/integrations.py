@@ -94,8 +94,8 @@ class Event(models.Model):
 
 
 class ApiReplay(models.Model):
-    """The answer a request got when it was refused after validation (e.g. not enough
-    points): a retry with the same key gets the same refusal, as the first request did."""
+    """The first answer a keyed request got after validation — a redemption, or a refusal
+    such as not enough points: a retry with the same key gets that same answer."""
 
     idempotency_key = models.CharField(_("idempotency key"), max_length=255, unique=True)
     scope = models.CharField(_("scope"), max_length=50)

@@ -70,6 +70,9 @@ class EventInput:
     order_id: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     api_key_id: int | None = None
+    # False when the shop did not say when: the arrival time is then not part of the
+    # request's identity, so a retry later still replays the first answer.
+    occurred_at_sent: bool = True
 
     def fingerprint(self) -> str:
         body = {
@@ -78,7 +81,7 @@ class EventInput:
             "order_id": self.order_id,
             "amount": None if self.amount is None else str(self.amount.normalize()),
             "currency": self.currency,
-            "occurred_at": self.occurred_at.isoformat(),
+            "occurred_at": self.occurred_at.isoformat() if self.occurred_at_sent else None,
             "metadata": self.metadata,
         }
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()

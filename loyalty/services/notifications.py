@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -36,6 +36,14 @@ from loyalty.tasks import (
 from loyalty.timing import last_valid_day, local_date
 
 BATCH = 1000
+# An email queued this long ago and still unsent was lost (a crash, a purged queue):
+# queue it again. Fresh ones are queued once, by the run that created them.
+STALE = timedelta(hours=1)
+
+
+def _to_queue(unsent, *, run_started: datetime):
+    """Log rows to enqueue now: the ones this run created, and stale leftovers."""
+    return unsent.filter(Q(created_at__gte=run_started) | Q(created_at__lt=run_started - STALE))
 
 
 # --- points expiring soon ------------------------------------------------------------------
@@ -54,6 +62,7 @@ def expiry_reminders_send(*, as_of: datetime | None = None, days: int | None = N
     """Queue one reminder per member and expiry date for points expiring within ``days``
     (``EXPIRY_REMINDER_DAYS``); reminders already queued are never queued again."""
     as_of = as_of or timezone.now()
+    run_started = timezone.now()
     days = settings.EXPIRY_REMINDER_DAYS if days is None else days
     due = list(_due_reminders(as_of, days).items())
     for start in range(0, len(due), BATCH):
@@ -63,7 +72,7 @@ def expiry_reminders_send(*, as_of: datetime | None = None, days: int | None = N
             ignore_conflicts=True,
         )
     unsent = ExpiryReminder.objects.filter(sent_at__isnull=True, expires_on__gte=local_date(as_of))
-    ids = list(unsent.values_list("pk", flat=True))
+    ids = list(_to_queue(unsent, run_started=run_started).values_list("pk", flat=True))
     for reminder_id in ids:
         expiry_reminder_email_task.delay(reminder_id)
     return len(ids)
@@ -137,6 +146,7 @@ def _consenting_without_delivery(campaign: Campaign):
 
 def _announce(campaign: Campaign) -> int:
     """Queue the announcement for every consenting member not yet queued, in batches."""
+    run_started = timezone.now()
     queued = 0
     while ids := list(_consenting_without_delivery(campaign)[:BATCH]):
         AnnouncementDelivery.objects.bulk_create(
@@ -145,7 +155,8 @@ def _announce(campaign: Campaign) -> int:
         )
         queued += len(ids)
     unsent = AnnouncementDelivery.objects.filter(campaign=campaign, sent_at__isnull=True)
-    for delivery_id in unsent.values_list("pk", flat=True).iterator(chunk_size=BATCH):
+    pending = _to_queue(unsent, run_started=run_started).values_list("pk", flat=True)
+    for delivery_id in pending.iterator(chunk_size=BATCH):
         announcement_email_task.delay(delivery_id)
     return queued
 

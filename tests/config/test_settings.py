@@ -66,7 +66,7 @@ def test_postgres_url_and_redis_url_switch_database_broker_and_cache(tmp_path: P
     assert (values["name"], values["host"]) == ("vafa", "db.internal")
     assert values["broker"] == "redis://cache.internal:6379/0"
     assert values["result"] == "redis://cache.internal:6379/0"
-    assert values["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["cache"] == "config.cache.ResilientRedisCache"
     assert values["cache_location"] == "redis://cache.internal:6379/1"
 
 

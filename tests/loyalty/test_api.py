@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from loyalty.api_auth import ApiKeyRateThrottle
-from loyalty.models import Entry, Event
+from loyalty.models import Account, Entry, Event
 from loyalty.services.apikeys import api_key_create, api_key_revoke
 from loyalty.services.ledger import account_for_member, points_credit
 from tests.accounts.factories import UserFactory
@@ -359,3 +359,35 @@ def test_openapi_schema_and_docs_are_served_without_a_cdn(client) -> None:
     assert docs.status_code == 200
     assert b"/static/drf_spectacular_sidecar/" in docs.content
     assert b"cdn." not in docs.content
+
+
+def test_a_retry_without_occurred_at_replays_the_first_answer(api, member, clock) -> None:
+    body = purchase_body(member, key="no-time")
+    del body["occurred_at"]
+
+    first = api.post(EVENTS, body, format="json")
+    clock.shift(timedelta(minutes=3))
+    again = api.post(EVENTS, body, format="json")
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+
+
+def test_staff_accounts_are_not_members_of_the_api(api) -> None:
+    staff = UserFactory(is_staff=True)
+
+    detail = api.get(reverse("api-member-detail", args=[staff.pk]))
+    enroll = api.post("/api/v1/members/", {"email": staff.email}, format="json")
+
+    assert (detail.status_code, enroll.status_code) == (404, 409)
+    assert enroll.json()["error"]["code"] == "not_a_member"
+
+
+def test_reading_a_member_writes_nothing(api) -> None:
+    fresh = UserFactory()
+
+    body = api.get(reverse("api-member-detail", args=[fresh.pk])).json()
+    api.get(reverse("api-member-ledger", args=[fresh.pk]))
+
+    assert (body["balance"], body["pending"]) == (0, 0)
+    assert not Account.objects.filter(member=fresh).exists()

@@ -104,7 +104,8 @@ def test_refusal_is_replayed_for_the_same_key(api, member) -> None:
     assert first.json() == retry.json()
     assert first.json()["error"]["code"] == "insufficient_points"
     assert first.json()["error"]["message"] == "Not enough points: 500 available, 800 needed."
-    assert ApiReplay.objects.count() == 1
+    answers = dict(ApiReplay.objects.values_list("idempotency_key", "status_code"))
+    assert answers == {"try-1": 409, "try-2": 201}
 
 
 def test_same_key_for_another_reward_is_a_conflict(api, member) -> None:
@@ -143,6 +144,7 @@ def test_voucher_validate_and_use_once(api, member) -> None:
 
     check = api.get(f"/api/v1/vouchers/{code.lower().replace('-', '')}/")
     use = api.post(f"/api/v1/vouchers/{code}/use/", {"order_id": "WEB-1"}, format="json")
+    retry = api.post(f"/api/v1/vouchers/{code}/use/", {"order_id": "WEB-1"}, format="json")
     twice = api.post(f"/api/v1/vouchers/{code}/use/", {"order_id": "WEB-2"}, format="json")
 
     assert check.status_code == 200
@@ -153,6 +155,7 @@ def test_voucher_validate_and_use_once(api, member) -> None:
     )
     assert use.status_code == 200
     assert (use.json()["status"], use.json()["used_order_id"]) == (VoucherStatus.USED, "WEB-1")
+    assert (retry.status_code, retry.json()) == (200, use.json())  # a retry for that order
     assert twice.status_code == 409
     assert twice.json()["error"]["code"] == "voucher_used"
 
@@ -173,3 +176,16 @@ def test_voucher_valid_through_is_the_last_day(api, member, settings) -> None:
         body["valid_through"]
         == (Redemption.objects.get().created_at.date() + timedelta(days=30)).isoformat()
     )
+
+
+def test_redemption_replay_is_the_first_answer_even_after_the_voucher_was_used(api, member) -> None:
+    first = redeem(api, member, RewardFactory(points_cost=100))
+    api.post(
+        f"/api/v1/vouchers/{first.json()['voucher']['code']}/use/", {"order_id": "O"}, format="json"
+    )
+
+    again = redeem(api, member, RewardFactory.build(pk=first.json()["reward_id"]))
+
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert again.json()["voucher"]["status"] == "issued"

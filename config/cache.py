@@ -1,0 +1,60 @@
+"""A Redis cache that degrades instead of failing: if Redis is unreachable, reads miss and
+writes are dropped (with a warning), so API keys are looked up in the database and rate
+limits are not enforced for the moment, rather than every request failing with 500."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger("vafa.cache")
+DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
+
+
+def _degrade(fallback: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: RedisCache, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except DOWN as error:
+                log.warning(
+                    "cache unavailable (%s): %s degraded", type(error).__name__, method.__name__
+                )
+                return fallback(*args, **kwargs)
+
+        return call
+
+    return wrap
+
+
+def _missing(key: Any, default: Any = None, *args: Any, **kwargs: Any) -> Any:
+    return default
+
+
+def _no(*args: Any, **kwargs: Any) -> bool:
+    return False
+
+
+def _empty(*args: Any, **kwargs: Any) -> dict:
+    return {}
+
+
+def _counter_lost(key: Any, delta: int = 1, *args: Any, **kwargs: Any) -> int:
+    return delta
+
+
+class ResilientRedisCache(RedisCache):
+    get = _degrade(_missing)(RedisCache.get)
+    set = _degrade(_no)(RedisCache.set)
+    add = _degrade(_no)(RedisCache.add)
+    delete = _degrade(_no)(RedisCache.delete)
+    touch = _degrade(_no)(RedisCache.touch)
+    incr = _degrade(_counter_lost)(RedisCache.incr)
+    get_many = _degrade(_empty)(RedisCache.get_many)
+    set_many = _degrade(lambda *a, **k: [])(RedisCache.set_many)
+    has_key = _degrade(_no)(RedisCache.has_key)
