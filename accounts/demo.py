@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from allauth.account.models import EmailAddress
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from accounts.managers import email_canonical
@@ -36,6 +37,22 @@ def seed_staff() -> User:
     return _verified(admin)
 
 
+def seed_team() -> list[User]:
+    """A support agent and a marketer, in the groups the migration created."""
+    team = []
+    for email, name, group in (
+        ("support@vafa.example", "Sam", "Support"),
+        ("marketing@vafa.example", "Mina", "Marketing"),
+    ):
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email, DEMO_PASSWORD, first_name=name, is_staff=True)
+        if role := Group.objects.filter(name=group).first():
+            user.groups.add(role)
+        team.append(_verified(user))
+    return team
+
+
 def seed_members() -> list[User]:
     members = []
     for index, (email, first, last, language, birthday) in enumerate(DEMO_MEMBERS):
@@ -55,7 +72,9 @@ def seed_members() -> list[User]:
 def seed() -> list[str]:
     """Create the demo staff and members; return lines describing the logins."""
     admin = seed_staff()
+    team = seed_team()
     members = seed_members()
     lines = [f"admin:   {admin.email} / {DEMO_PASSWORD}  (http://127.0.0.1:8000/admin/)"]
+    lines += [f"staff:   {u.email} / {DEMO_PASSWORD}  [{u.groups.first()}]" for u in team]
     lines += [f"member:  {m.email} / {DEMO_PASSWORD}  [{m.language}]" for m in members]
     return lines

@@ -9,7 +9,7 @@ from django.templatetags.static import static
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TimeStampedModel
-from loyalty.models.earning import money_field
+from loyalty.models.earning import default_currency, money_field
 
 
 class RewardKind(models.TextChoices):
@@ -47,7 +47,7 @@ class Reward(TimeStampedModel):
     money_value = money_field(
         _("value"), null=True, blank=True, help_text=_("Discount, gift card or donation amount.")
     )
-    currency = models.CharField(_("currency"), max_length=3, default=settings.DEFAULT_CURRENCY)
+    currency = models.CharField(_("currency"), max_length=3, default=default_currency)
     percent_off = models.DecimalField(
         _("percent off"), max_digits=5, decimal_places=2, null=True, blank=True
     )
@@ -115,7 +115,7 @@ class Redemption(models.Model):
     restore_entry = models.OneToOneField(
         "loyalty.Entry", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    idempotency_key = models.CharField(_("idempotency key"), max_length=255, unique=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=255)
     status = models.CharField(
         _("status"),
         max_length=10,
@@ -133,6 +133,11 @@ class Redemption(models.Model):
         verbose_name = _("redemption")
         verbose_name_plural = _("redemptions")
         permissions = [("cancel_redemption", _("Can cancel a redemption and restore its points"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"], name="redemption_idempotency_key_unique"
+            )
+        ]
         indexes = [
             models.Index(fields=["account", "reward", "status"], name="redemption_member_idx"),
             models.Index(fields=["-created_at"], name="redemption_recent_idx"),

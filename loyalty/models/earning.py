@@ -30,6 +30,11 @@ class CapPeriod(models.TextChoices):
     LIFETIME = "lifetime", _("ever")
 
 
+def default_currency() -> str:
+    """The program's currency, read when a row is created (not frozen into migrations)."""
+    return settings.DEFAULT_CURRENCY
+
+
 def money_field(verbose_name: str, **kwargs: object) -> models.DecimalField:
     return models.DecimalField(
         verbose_name,
@@ -59,7 +64,7 @@ class EarningRule(TimeStampedModel):
         default=0,
         help_text=_("Purchases: points per 1 unit of the currency, rounded down."),
     )
-    currency = models.CharField(_("currency"), max_length=3, default=settings.DEFAULT_CURRENCY)
+    currency = models.CharField(_("currency"), max_length=3, default=default_currency)
     min_amount = money_field(_("minimum amount"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
     active_from = models.DateTimeField(_("active from"), null=True, blank=True)
@@ -188,7 +193,7 @@ class Campaign(TimeStampedModel):
     threshold_amount = money_field(_("spend threshold"), null=True, blank=True)
     min_amount = money_field(_("minimum amount"), null=True, blank=True)
     event_types = models.JSONField(
-        _("eligible event types"), default=list, help_text=_("Empty: purchases only.")
+        _("eligible event types"), default=list, blank=True, help_text=_("Empty: purchases only.")
     )
     tiers = models.ManyToManyField(
         Tier, blank=True, verbose_name=_("eligible tiers"), help_text=_("Empty: every tier.")

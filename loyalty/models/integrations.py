@@ -43,7 +43,7 @@ class Event(models.Model):
     """An event a shop reported, with the answer it got: a replay with the same key and
     body returns that answer again; the same key with another body is refused."""
 
-    idempotency_key = models.CharField(_("idempotency key"), max_length=255, unique=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=255)
     api_key = models.ForeignKey(
         ApiKey, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
     )
@@ -71,6 +71,9 @@ class Event(models.Model):
         verbose_name_plural = _("events")
         permissions = [("import_events", _("Can import purchases from a CSV file"))]
         constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"], name="event_idempotency_key_unique"
+            ),
             models.UniqueConstraint(
                 fields=["order_id"],
                 condition=Q(type="purchase") & ~Q(order_id=""),

@@ -81,7 +81,10 @@ DEBIT_KINDS = (EntryKind.REDEEM, EntryKind.ADJUST)
 class Entry(models.Model):
     """An immutable movement of points. Corrections are new entries, never edits."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    # Indexed by entry_account_recent_idx (account first), not by a second FK index.
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=EntryKind.choices)
     points = models.BigIntegerField(_("available points change"), default=0, db_default=0)
     pending_points = models.BigIntegerField(_("pending points change"), default=0, db_default=0)
@@ -96,10 +99,13 @@ class Entry(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,  # entry_related_idx, partial: most entries relate to nothing
         related_name="followups",
         help_text=_("The credit a reversal undoes, or the debit a restore gives back."),
     )
-    idempotency_key = models.CharField(_("idempotency key"), max_length=255, unique=True)
+    # Unique by a constraint rather than unique=True: on PostgreSQL the latter also builds
+    # a second (LIKE) index on every entry, which nothing here needs.
+    idempotency_key = models.CharField(_("idempotency key"), max_length=255)
     source = models.CharField(_("source"), max_length=100, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
     note = models.TextField(_("note"), blank=True)
@@ -110,6 +116,7 @@ class Entry(models.Model):
         on_delete=models.PROTECT,
         null=True,
         blank=True,
+        db_index=False,  # entry_created_by_idx, partial: staff adjustments only
         related_name="+",
         verbose_name=_("recorded by"),
     )
@@ -128,6 +135,9 @@ class Entry(models.Model):
                 condition=Q(kind="restore"),
                 name="entry_debit_restored_once",
             ),
+            models.UniqueConstraint(
+                fields=["idempotency_key"], name="entry_idempotency_key_unique"
+            ),
         ]
         indexes = [
             models.Index(
@@ -139,6 +149,11 @@ class Entry(models.Model):
                 fields=["related_entry"],
                 condition=Q(related_entry__isnull=False),
                 name="entry_related_idx",
+            ),
+            models.Index(
+                fields=["created_by"],
+                condition=Q(created_by__isnull=False),
+                name="entry_created_by_idx",
             ),
         ]
 
@@ -241,8 +256,13 @@ class Lot(models.Model):
 class Allocation(models.Model):
     """How many points a debit took from a lot (positive) or a restore gave back (negative)."""
 
-    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="allocations")
-    lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="allocations")
+    # Indexed by allocation_entry_lot_unique (entry first) and allocation_lot_idx.
+    entry = models.ForeignKey(
+        Entry, on_delete=models.PROTECT, related_name="allocations", db_index=False
+    )
+    lot = models.ForeignKey(
+        Lot, on_delete=models.PROTECT, related_name="allocations", db_index=False
+    )
     points = models.BigIntegerField(_("points"))
 
     class Meta:

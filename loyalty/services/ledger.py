@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,6 +36,7 @@ from loyalty.models import (
     LotState,
     Tier,
 )
+from loyalty.services.credit_sql import CreditPlan, credit_sql
 from loyalty.services.expiry import account_expire_due
 from loyalty.timing import rolling_expiry
 
@@ -131,45 +132,75 @@ def points_credit(
         raise InvalidPoints(_("%(kind)s is not a kind of credit.") % {"kind": kind})
     now = timezone.now()
     occurred_at = occurred_at or now
-    account = account_lock(account_id=account.pk)
-    if existing := _replayed(key=idempotency_key, account=account, kind=kind, amount=points):
-        return existing
     available_at = available_at or occurred_at
     expires_at = expires_at or rolling_expiry(earned_at=occurred_at)
     if expires_at <= max(available_at, now):
         raise InvalidPoints(_("These points would already have expired."))
-    pending = available_at > now
+    plan = CreditPlan(
+        account_id=account.pk,
+        kind=kind,
+        points=points,
+        key=idempotency_key,
+        pending=available_at > now,
+        qualifying=qualifying,
+        lifetime=points if kind in LIFETIME_KINDS else 0,
+        available_at=available_at,
+        expires_at=expires_at,
+        occurred_at=occurred_at,
+        now=now,
+        source=source,
+        details=details or {},
+        note=note,
+        created_by_id=getattr(created_by, "pk", None),
+    )
+    if connection.vendor == "postgresql":
+        return _credit_fast(plan, account)
+    return _credit_orm(plan, account)
+
+
+def _credit_fast(plan: CreditPlan, account: Account) -> Entry:
+    entry, sums = credit_sql(plan)
+    if entry is None:
+        return _replayed(key=plan.key, account=account, kind=plan.kind, amount=plan.points)
+    account.balance, account.pending, account.lifetime_earned, account.qualifying_points = sums
+    return entry
+
+
+def _credit_orm(plan: CreditPlan, account: Account) -> Entry:
+    account = account_lock(account_id=account.pk)
+    if existing := _replayed(key=plan.key, account=account, kind=plan.kind, amount=plan.points):
+        return existing
+    points, pending, qualifying = plan.points, plan.pending, plan.qualifying
     lot = Lot.objects.create(
         account=account,
-        kind=kind,
+        kind=plan.kind,
         points=points,
         remaining=points,
         state=LotState.PENDING if pending else LotState.AVAILABLE,
         qualifying=qualifying,
-        available_at=available_at,
-        expires_at=expires_at,
+        available_at=plan.available_at,
+        expires_at=plan.expires_at,
     )
-    counted = points if qualifying and not pending else 0
     entry = Entry.objects.create(
         account=account,
-        kind=kind,
-        points=0 if pending else points,
-        pending_points=points if pending else 0,
-        qualifying_points=counted,
+        kind=plan.kind,
+        points=plan.available,
+        pending_points=points - plan.available,
+        qualifying_points=plan.counted,
         lot=lot,
-        idempotency_key=idempotency_key,
-        source=source,
-        details=details or {},
-        note=note,
-        occurred_at=occurred_at,
-        created_by=created_by,
+        idempotency_key=plan.key,
+        source=plan.source,
+        details=plan.details,
+        note=plan.note,
+        occurred_at=plan.occurred_at,
+        created_by_id=plan.created_by_id,
     )
     _account_add(
         account,
         balance=entry.points,
         pending=entry.pending_points,
-        lifetime=points if kind in LIFETIME_KINDS else 0,
-        qualifying=counted,
+        lifetime=plan.lifetime,
+        qualifying=plan.counted,
     )
     return entry
 

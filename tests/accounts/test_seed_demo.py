@@ -23,7 +23,7 @@ def test_seed_demo_is_idempotent_and_leaves_consistent_books(settings) -> None:
     call_command("seed_demo", stdout=StringIO())
 
     assert (User.objects.count(), Entry.objects.count()) == counts
-    assert counts[0] == 9  # staff, five members, three referred friends
+    assert counts[0] == 11  # admin, support, marketing, five members, three friends
     assert "admin@vafa.example / vafa-demo-2026" in out.getvalue()
     assert ledger_offences() == []
     assert User.objects.get(email="omid@vafa.example").loyalty_account.pending > 0

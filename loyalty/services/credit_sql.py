@@ -1,0 +1,155 @@
+"""The hot path of crediting points on PostgreSQL: one statement and the commit.
+
+``points_credit`` is called for every purchase, so on PostgreSQL its writes are a single
+data-modifying CTE: open the lot, insert the entry (``ON CONFLICT DO NOTHING`` on the
+idempotency key) and add to the account's cached sums (``UPDATE`` takes the row lock)
+only if the entry went in. When the key already exists, nothing is credited, the
+just-opened lot is removed, and the caller answers with the existing entry. The ORM path
+in ``ledger.py`` does the same in five statements and runs on SQLite."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
+
+from loyalty.models import Entry, Lot, LotState
+
+CREDIT = """
+WITH lot AS (
+    INSERT INTO loyalty_lot (account_id, kind, points, remaining, state, qualifying,
+                             available_at, expires_at, created_at)
+    VALUES (%(account)s, %(kind)s, %(points)s, %(points)s, %(state)s, %(qualifying)s,
+            %(available_at)s, %(expires_at)s, %(now)s)
+    RETURNING id
+), entry AS (
+    INSERT INTO loyalty_entry (account_id, kind, points, pending_points, qualifying_points,
+                               lot_id, idempotency_key, source, details, note, occurred_at,
+                               created_at, created_by_id)
+    SELECT %(account)s, %(kind)s, %(available)s, %(pending)s, %(counted)s, lot.id, %(key)s,
+           %(source)s, %(details)s::jsonb, %(note)s, %(occurred_at)s, %(now)s, %(created_by)s
+    FROM lot
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id
+), account AS (
+    UPDATE loyalty_account
+    SET balance = balance + %(available)s, pending = pending + %(pending)s,
+        lifetime_earned = lifetime_earned + %(lifetime)s,
+        qualifying_points = qualifying_points + %(counted)s, updated_at = %(now)s
+    WHERE id = %(account)s AND EXISTS (SELECT 1 FROM entry)
+    RETURNING balance, pending, lifetime_earned, qualifying_points
+)
+SELECT lot.id, entry.id, account.balance, account.pending, account.lifetime_earned,
+       account.qualifying_points
+FROM lot LEFT JOIN entry ON TRUE LEFT JOIN account ON TRUE
+"""
+
+
+@dataclass(frozen=True)
+class CreditPlan:
+    account_id: int
+    kind: str
+    points: int
+    key: str
+    pending: bool
+    qualifying: bool
+    lifetime: int
+    available_at: datetime
+    expires_at: datetime
+    occurred_at: datetime
+    now: datetime
+    source: str
+    details: dict[str, Any]
+    note: str
+    created_by_id: int | None
+
+    @property
+    def available(self) -> int:
+        return 0 if self.pending else self.points
+
+    @property
+    def counted(self) -> int:
+        return self.points if self.qualifying and not self.pending else 0
+
+
+def _params(plan: CreditPlan) -> dict[str, Any]:
+    return {
+        "account": plan.account_id,
+        "kind": plan.kind,
+        "points": plan.points,
+        "state": LotState.PENDING if plan.pending else LotState.AVAILABLE,
+        "qualifying": plan.qualifying,
+        "available_at": plan.available_at,
+        "expires_at": plan.expires_at,
+        "now": plan.now,
+        "available": plan.available,
+        "pending": plan.points - plan.available,
+        "counted": plan.counted,
+        "key": plan.key,
+        "source": plan.source,
+        "details": json.dumps(plan.details, cls=DjangoJSONEncoder),
+        "note": plan.note,
+        "occurred_at": plan.occurred_at,
+        "created_by": plan.created_by_id,
+        "lifetime": plan.lifetime,
+    }
+
+
+def _loaded(instance: Any) -> Any:
+    instance._state.adding = False
+    instance._state.db = "default"
+    return instance
+
+
+def _entry(plan: CreditPlan, lot_id: int, entry_id: int) -> Entry:
+    lot = _loaded(
+        Lot(
+            pk=lot_id,
+            account_id=plan.account_id,
+            kind=plan.kind,
+            points=plan.points,
+            remaining=plan.points,
+            expired=0,
+            reversed=0,
+            owed=0,
+            state=LotState.PENDING if plan.pending else LotState.AVAILABLE,
+            qualifying=plan.qualifying,
+            available_at=plan.available_at,
+            expires_at=plan.expires_at,
+            created_at=plan.now,
+        )
+    )
+    return _loaded(
+        Entry(
+            pk=entry_id,
+            account_id=plan.account_id,
+            kind=plan.kind,
+            points=plan.available,
+            pending_points=plan.points - plan.available,
+            qualifying_points=plan.counted,
+            lot=lot,
+            idempotency_key=plan.key,
+            source=plan.source,
+            details=plan.details,
+            note=plan.note,
+            occurred_at=plan.occurred_at,
+            created_at=plan.now,
+            created_by_id=plan.created_by_id,
+        )
+    )
+
+
+def credit_sql(plan: CreditPlan) -> tuple[Entry | None, tuple[int, int, int, int] | None]:
+    """Write the credit; return it and the account's new sums, or ``(None, None)`` when
+    the idempotency key was already taken (nothing is credited then)."""
+    with connection.cursor() as cursor:
+        cursor.execute(CREDIT, _params(plan))
+        lot_id, entry_id, *sums = cursor.fetchone()
+        if entry_id is None:
+            cursor.execute("DELETE FROM loyalty_lot WHERE id = %s", [lot_id])
+            return None, None
+    return _entry(plan, lot_id, entry_id), tuple(sums)
