@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from loyalty.admin.exports import CsvExportMixin
+from loyalty.admin.ledger import ReadOnlyAdmin
 from loyalty.errors import LedgerError
 from rewards.models import Redemption, RedemptionStatus, Reward, Voucher
 from rewards.resources import RedemptionResource
@@ -71,7 +72,7 @@ class VoucherInline(admin.StackedInline):
 
 
 @admin.register(Redemption)
-class RedemptionAdmin(CsvExportMixin, admin.ModelAdmin):
+class RedemptionAdmin(CsvExportMixin, ReadOnlyAdmin):
     list_display = (
         "created_at",
         "member",
@@ -102,15 +103,6 @@ class RedemptionAdmin(CsvExportMixin, admin.ModelAdmin):
         "cancelled_by",
         "cancel_reason",
     )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("member"), ordering="account__member__email")
     def member(self, obj: Redemption) -> str:
@@ -145,7 +137,7 @@ class RedemptionAdmin(CsvExportMixin, admin.ModelAdmin):
 
 
 @admin.register(Voucher)
-class VoucherAdmin(admin.ModelAdmin):
+class VoucherAdmin(ReadOnlyAdmin):
     list_display = ("code", "status", "reward", "member", "expires_at", "used_at", "used_order_id")
     list_filter = ("status",)
     list_select_related = ("redemption__reward", "redemption__account__member")
@@ -159,15 +151,6 @@ class VoucherAdmin(admin.ModelAdmin):
         "used_order_id",
         "created_at",
     )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("reward"))
     def reward(self, obj: Voucher) -> str:

@@ -75,6 +75,35 @@ class CreditPlan:
     def counted(self) -> int:
         return self.points if self.qualifying and not self.pending else 0
 
+    def lot_fields(self) -> dict[str, Any]:
+        """The new lot's columns (both write paths build the same rows)."""
+        return {
+            "account_id": self.account_id,
+            "kind": self.kind,
+            "points": self.points,
+            "remaining": self.points,
+            "state": LotState.PENDING if self.pending else LotState.AVAILABLE,
+            "qualifying": self.qualifying,
+            "available_at": self.available_at,
+            "expires_at": self.expires_at,
+        }
+
+    def entry_fields(self) -> dict[str, Any]:
+        """The credit entry's columns, but for its lot."""
+        return {
+            "account_id": self.account_id,
+            "kind": self.kind,
+            "points": self.available,
+            "pending_points": self.points - self.available,
+            "qualifying_points": self.counted,
+            "idempotency_key": self.key,
+            "source": self.source,
+            "details": self.details,
+            "note": self.note,
+            "occurred_at": self.occurred_at,
+            "created_by_id": self.created_by_id,
+        }
+
 
 def _params(plan: CreditPlan) -> dict[str, Any]:
     return {
@@ -107,40 +136,9 @@ def _loaded(instance: Any) -> Any:
 
 def _entry(plan: CreditPlan, lot_id: int, entry_id: int) -> Entry:
     lot = _loaded(
-        Lot(
-            pk=lot_id,
-            account_id=plan.account_id,
-            kind=plan.kind,
-            points=plan.points,
-            remaining=plan.points,
-            expired=0,
-            reversed=0,
-            owed=0,
-            state=LotState.PENDING if plan.pending else LotState.AVAILABLE,
-            qualifying=plan.qualifying,
-            available_at=plan.available_at,
-            expires_at=plan.expires_at,
-            created_at=plan.now,
-        )
+        Lot(pk=lot_id, expired=0, reversed=0, owed=0, created_at=plan.now, **plan.lot_fields())
     )
-    return _loaded(
-        Entry(
-            pk=entry_id,
-            account_id=plan.account_id,
-            kind=plan.kind,
-            points=plan.available,
-            pending_points=plan.points - plan.available,
-            qualifying_points=plan.counted,
-            lot=lot,
-            idempotency_key=plan.key,
-            source=plan.source,
-            details=plan.details,
-            note=plan.note,
-            occurred_at=plan.occurred_at,
-            created_at=plan.now,
-            created_by_id=plan.created_by_id,
-        )
-    )
+    return _loaded(Entry(pk=entry_id, lot=lot, created_at=plan.now, **plan.entry_fields()))
 
 
 def credit_sql(plan: CreditPlan) -> tuple[Entry | None, tuple[int, int, int, int] | None]:

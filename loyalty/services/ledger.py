@@ -170,31 +170,8 @@ def _credit_orm(plan: CreditPlan, account: Account) -> Entry:
     account = account_lock(account_id=account.pk)
     if existing := _replayed(key=plan.key, account=account, kind=plan.kind, amount=plan.points):
         return existing
-    points, pending, qualifying = plan.points, plan.pending, plan.qualifying
-    lot = Lot.objects.create(
-        account=account,
-        kind=plan.kind,
-        points=points,
-        remaining=points,
-        state=LotState.PENDING if pending else LotState.AVAILABLE,
-        qualifying=qualifying,
-        available_at=plan.available_at,
-        expires_at=plan.expires_at,
-    )
-    entry = Entry.objects.create(
-        account=account,
-        kind=plan.kind,
-        points=plan.available,
-        pending_points=points - plan.available,
-        qualifying_points=plan.counted,
-        lot=lot,
-        idempotency_key=plan.key,
-        source=plan.source,
-        details=plan.details,
-        note=plan.note,
-        occurred_at=plan.occurred_at,
-        created_by_id=plan.created_by_id,
-    )
+    lot = Lot.objects.create(**plan.lot_fields())
+    entry = Entry.objects.create(lot=lot, **plan.entry_fields())
     _account_add(
         account,
         balance=entry.points,
