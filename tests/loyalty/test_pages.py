@@ -81,3 +81,21 @@ def test_unknown_language_is_ignored(client) -> None:
     client.post(reverse("set_language"), {"language": "xx", "next": "/"})
 
     assert User.objects.get(pk=user.pk).language == "en"
+
+
+def test_landing_page_shows_the_real_tiers_and_purchase_rule(client) -> None:
+    from decimal import Decimal
+
+    from tests.loyalty.factories import EarningRuleFactory, TierFactory
+
+    EarningRuleFactory(points_per_unit=Decimal("2.00"), currency="EUR")
+    TierFactory(name="Bronze", rank=0, threshold=0)
+    TierFactory(name="Gold", rank=2, threshold=1500, multiplier=Decimal("1.25"))
+
+    html = client.get(reverse("home")).content.decode()
+
+    assert "Spend 50 EUR at the shop and earn 100 points." in html
+    assert "Everyone starts here" in html
+    assert "From 1500 qualifying points" in html
+    assert "× 1.25 points on purchases" in html
+    assert "Tiers will be announced soon." not in html
