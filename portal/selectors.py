@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import User
 from loyalty.models import Account, Campaign, Entry, Tier, TierChange
 from loyalty.selectors import account_entries, points_expiring
-from loyalty.services.campaigns import campaigns_live
+from loyalty.services.campaigns import campaigns_live, campaigns_segment
 from loyalty.services.ledger import account_open
 from loyalty.services.tiers import tier_progress
 from loyalty.timing import program_zone
@@ -29,10 +29,15 @@ def member_account(*, member: User) -> Account:
 
 
 def _campaigns_for(account: Account) -> list[Campaign]:
+    """Live campaigns this member can benefit from (tier and segment targeting)."""
+    live = campaigns_live(at=timezone.now())
+    segment = campaigns_segment(campaigns=live, account_id=account.pk)
     mine = []
-    for campaign in campaigns_live(at=timezone.now()):
+    for campaign in live:
         tiers = {tier.pk for tier in campaign.tiers.all()}
-        if not tiers or account.tier_id in tiers:
+        in_tier = not tiers or account.tier_id in tiers
+        in_segment = not campaign.target_segments or segment in campaign.target_segments
+        if in_tier and in_segment:
             mine.append(campaign)
     return mine
 

@@ -300,3 +300,26 @@ def test_delete_pseudonymizes_keeps_the_ledger_and_disables_the_link(client, mem
     assert not code.is_active
     assert client.get(f"/r/{code.code}/").status_code == 404
     assert "_auth_user_id" not in client.session
+
+
+def test_dashboard_shows_only_campaigns_for_the_members_segment(client, member) -> None:
+    from loyalty.models import MemberSegment
+
+    MemberSegment.objects.create(
+        account=member.loyalty_account,
+        recency=5,
+        frequency=5,
+        monetary=5,
+        label="champions",
+        last_purchase_at=timezone.now(),
+        purchases=9,
+        spend=Decimal("900"),
+        computed_at=timezone.now(),
+    )
+    CampaignFactory(name="For champions", target_segments=["champions"])
+    CampaignFactory(name="For sleepers", target_segments=["hibernating"])
+
+    html = client.get(reverse("portal:dashboard")).content.decode()
+
+    assert "For champions" in html
+    assert "For sleepers" not in html
