@@ -6,10 +6,11 @@ the purchase rule, a live campaign, rewards, referral codes), writes the locust 
 (session keys of ``--sessions`` members, an API key, members rich enough to redeem,
 referral codes), collects static files, starts gunicorn (production profile, 2 sync
 workers) and one Celery worker (which runs the tasks the traffic queues: referral
-qualification after each purchase, redemption emails), runs locust with ``--users`` users
-for ``--run-time`` seconds, waits for the worker to empty the queue, and checks
-``verify_ledger``. Locust's CSV files are kept under var/bench/ (``--csv-dir``).
-Target: 0 failed requests.
+qualification after each purchase, redemption emails), runs locust ``--repeat`` times
+with ``--users`` users for ``--run-time`` seconds (waiting for idle CPUs and for the
+worker to empty the queue after each run), and checks ``verify_ledger``. Locust's CSV
+files are kept under var/bench/ (``--csv-dir``); the summary has, per endpoint, the
+medians of the runs. Target: 0 failed requests.
 
     PYTHONPATH=. .venv/bin/python -m bench.load --create-db > var/bench-load.jsonl
 """
@@ -20,6 +21,7 @@ import argparse
 import csv
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -65,6 +67,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--users", type=int, default=50, help="locust users")
     add("--spawn-rate", type=float, default=10, help="locust users started per second")
     add("--run-time", type=int, default=120, help="seconds of load")
+    add("--repeat", type=int, default=3, help="locust runs, one after the other")
     add("--sessions", type=int, default=200, help="signed-in members the portal users share")
     add("--port", type=int, default=8703)
     add("--redis-db", type=int, default=13)
@@ -102,14 +105,14 @@ def prepare(records: list[dict[str, Any]], args: argparse.Namespace) -> dict[str
     }
 
 
-def locust(args: argparse.Namespace, fixture_path: Path) -> dict[str, Any]:
-    prefix = args.csv_dir / "locust"
+def locust(args: argparse.Namespace, fixture_path: Path, repeat: int) -> dict[str, Any]:
+    prefix = args.csv_dir / f"locust-{repeat}"
     command = [str(VENV_BIN / "locust"), "-f", str(LOCUSTFILE), "--headless"]
     command += ["-u", str(args.users), "-r", str(args.spawn_rate), "-t", f"{args.run_time}s"]
     command += ["--host", f"http://127.0.0.1:{args.port}", "--csv", str(prefix)]
     command += ["--only-summary"]
     done = run(command, env={"VAFA_LOCUST_FIXTURE": str(fixture_path)}, check=False)
-    (VAR / "locust.log").write_text(done.stdout + done.stderr)
+    (VAR / f"locust-{repeat}.log").write_text(done.stdout + done.stderr)
     return {"exit_code": done.returncode, "stats_csv": f"{prefix}_stats.csv"}
 
 
@@ -148,18 +151,39 @@ def load_run(
     fixture_path.write_text(json.dumps(fixture))
     collectstatic(env)
     redis_flush(args.redis_db)
-    shares = CpuShares(env["DATABASE_URL"].rsplit("/", 1)[-1])
+    database = env["DATABASE_URL"].rsplit("/", 1)[-1]
     with gunicorn(env), celery_worker(env):
         wait_healthy(f"http://127.0.0.1:{args.port}")
-        waited = wait_quiet(args.quiet_wait)
-        log(f"locust: {args.users} users for {args.run_time} s")
-        shares.start()
-        result = locust(args, fixture_path)
-        cpu = shares.stop()
-        drained = queue_drained(args.redis_db)
-    emit(records, "locust", waited_s=waited, **result, **cpu, **drained)
-    for row in locust_stats(Path(result["stats_csv"])):
-        emit(records, "endpoint", **row)
+        for r in range(1, args.repeat + 1):
+            waited = wait_quiet(args.quiet_wait)
+            log(f"locust #{r}: {args.users} users for {args.run_time} s")
+            shares = CpuShares(database)
+            shares.start()
+            result = locust(args, fixture_path, r)
+            cpu = shares.stop()
+            drained = queue_drained(args.redis_db)
+            emit(records, "locust", repeat=r, waited_s=waited, **result, **cpu, **drained)
+            for row in locust_stats(Path(result["stats_csv"])):
+                emit(records, "endpoint", repeat=r, **row)
+
+
+def summary(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per endpoint: the median over the runs of throughput and percentiles; failures and
+    requests are totals."""
+    rows = [r for r in records if r["bench"] == "endpoint"]
+    table = {}
+    for name in dict.fromkeys(r["name"] for r in rows):
+        runs = [r for r in rows if r["name"] == name]
+        table[name] = {
+            "requests": sum(r["requests"] for r in runs),
+            "failures": sum(r["failures"] for r in runs),
+            **{
+                key: statistics.median(r[key] for r in runs)
+                for key in ("rps", "p50_ms", "p95_ms", "p99_ms")
+            },
+            "p99_ms_all": [r["p99_ms"] for r in runs],
+        }
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,14 +199,14 @@ def main(argv: list[str] | None = None) -> int:
 
     log("verify_ledger")
     verify = emit(records, "verify", **ledger_verify())
-    total = next(r for r in records if r["bench"] == "endpoint" and r["name"] == "Aggregated")
+    table = summary(records)
+    total = table["Aggregated"]
     emit(
         records,
         "summary",
-        requests=total["requests"],
-        failures=total["failures"],
-        rps=total["rps"],
+        endpoints=table,
         met=total["failures"] == 0,
+        exit_codes=[r["exit_code"] for r in records if r["bench"] == "locust"],
         consistent=verify["consistent"],
     )
     redis_flush(args.redis_db)

@@ -56,6 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--repeat", type=int, default=3)
     add("--port", type=int, default=8702)
     add("--redis-db", type=int, default=12)
+    add("--max-requests", type=int, default=None, help="GUNICORN_MAX_REQUESTS (default: conf)")
     add("--create-db", action="store_true", help="DROP and CREATE the bench database first")
     add("--reuse-db", action="store_true", help="keep the loaded data (skip the load)")
     add("--keep-db", action="store_true", help="leave the database for inspection")
@@ -134,7 +135,8 @@ def summary(records: list[dict[str, Any]], args: argparse.Namespace) -> dict[str
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     database_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    env = bench_env(database_url=database_url, redis_db=args.redis_db, port=args.port)
+    extra = {} if args.max_requests is None else {"GUNICORN_MAX_REQUESTS": str(args.max_requests)}
+    env = bench_env(database_url=database_url, redis_db=args.redis_db, port=args.port, **extra)
     django_setup(env)
     records: list[dict[str, Any]] = []
     prepare(records, args)

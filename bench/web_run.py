@@ -231,18 +231,40 @@ def _cmdline(proc: psutil.Process) -> str:
         return ""
 
 
-def _cpu_seconds() -> dict[int, tuple[float, str]]:
-    """CPU seconds per live process, including its children that exited and were reaped
-    (gunicorn's recycled workers count in the master, wrk in this process)."""
+@dataclass(frozen=True)
+class _Spent:
+    seconds: float  # user + system, plus children that exited and were reaped
+    cmdline: str
+    ppid: int
+
+
+def _cpu_seconds() -> dict[int, _Spent]:
+    """CPU seconds per live process, including its reaped children (gunicorn's recycled
+    workers count in the master, wrk in this process)."""
     found = {}
     for proc in psutil.process_iter():
         try:
             t = proc.cpu_times()
             spent = t.user + t.system + t.children_user + t.children_system
-            found[proc.pid] = (spent, _cmdline(proc))
+            found[proc.pid] = _Spent(spent, _cmdline(proc), proc.ppid())
         except (psutil.Error, OSError):
             continue
     return found
+
+
+def _deltas(before: dict[int, _Spent], after: dict[int, _Spent]) -> dict[int, float]:
+    """CPU spent in the window by each process alive at its end (all of it for those
+    started since). A child that was alive at the start and reaped since shows up in its
+    parent's children times with its whole life: its CPU before the window is taken off
+    the parent again."""
+    deltas = {
+        pid: a.seconds - (before[pid].seconds if pid in before else 0.0)  # else: born since
+        for pid, a in after.items()
+    }
+    for pid, gone in before.items():
+        if pid not in after and gone.ppid in deltas and gone.ppid in before:
+            deltas[gone.ppid] -= gone.seconds
+    return deltas
 
 
 @dataclass
@@ -253,7 +275,7 @@ class CpuShares:
     the box: other people's work) and ``busy`` (all of them, from /proc/stat)."""
 
     database: str
-    before: dict[int, tuple[float, str]] = field(default_factory=dict)
+    before: dict[int, _Spent] = field(default_factory=dict)
     started: float = 0.0
     jiffies: tuple[int, int] = (0, 0)
 
@@ -275,9 +297,8 @@ class CpuShares:
         me = psutil.Process()
         ours = {me.pid} | {child.pid for child in me.children(recursive=True)}
         spent = {"bench": 0.0, "postgres_other": 0.0, "others": 0.0}
-        for pid, (seconds, cmdline) in after.items():
-            if pid in self.before:
-                spent[self._bucket(pid, cmdline, ours)] += seconds - self.before[pid][0]
+        for pid, seconds in _deltas(self.before, after).items():
+            spent[self._bucket(pid, after[pid].cmdline, ours)] += max(0.0, seconds)
         capacity = wall * (os.cpu_count() or 1)
         shares = {f"cpu_{k}_share": round(v / capacity, 3) for k, v in spent.items()}
         return {**shares, "cpu_busy": busy_between(self.jiffies, cpu_times())}
