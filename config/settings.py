@@ -102,7 +102,10 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'vafa.sqlite3'}"),
+    # An empty DATABASE_URL (``DATABASE_URL= make test``) means the default, not an error.
+    "default": env.db_url_config(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'vafa.sqlite3'}"
+    ),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while the worker writes; IMMEDIATE takes the write
@@ -115,6 +118,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Parameters travel apart from the SQL text instead of being quoted into it in Python
+    # (measured: less CPU per API event). Turn off for pgbouncer before 1.21.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
+        "DB_SERVER_SIDE_BINDING", default=True
+    )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -30,7 +30,7 @@ from accounts.services import LANGUAGE_CODES
 from config.api import error_body
 from loyalty.currencies import ISO_4217
 from loyalty.models import Account, EventType, Tier
-from loyalty.selectors import account_entries, member_summary
+from loyalty.selectors import account_entries, member_account_fast, member_summary
 from loyalty.services.earning import EventInput, event_record
 from loyalty.services.ledger import account_for_member
 from loyalty.services.members import member_enroll
@@ -65,11 +65,17 @@ ERROR = OpenApiResponse(
 )
 
 
+MEMBERS = {"member__is_active": True, "member__is_staff": False}
+
+
 def member_account(member_id: int) -> Account:
     """The member's account, opened on first use (staff users are not members here)."""
+    if account := member_account_fast(member_id=member_id):
+        return account
     member = get_object_or_404(User, pk=member_id, is_active=True, is_staff=False)
-    account = account_for_member(member=member)
-    return Account.objects.select_related("member", "tier").get(pk=account.pk)
+    return Account.objects.select_related("member", "tier").get(
+        pk=account_for_member(member=member).pk
+    )
 
 
 def member_account_read(member_id: int) -> Account:

@@ -1,5 +1,6 @@
 """Signal glue only: a confirmed email earns the sign-up rule's points (a task that calls
-the earning engine; idempotent by the member)."""
+the earning engine; idempotent by the member), and edits to rules, campaigns or tiers drop
+the engine's cached program snapshot."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from typing import Any
 
 from allauth.account.signals import email_confirmed
 from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
+from loyalty.models import Campaign, EarningRule, Tier
+from loyalty.services.program import program_changed
 from loyalty.tasks import signup_bonus_task
 
 
@@ -16,3 +20,9 @@ from loyalty.tasks import signup_bonus_task
 def on_email_confirmed(sender: Any, request: Any, email_address: Any, **kwargs: Any) -> None:
     user_id = email_address.user_id
     transaction.on_commit(lambda: signup_bonus_task.delay(user_id))
+
+
+for model in (EarningRule, Campaign, Tier, Campaign.tiers.through):
+    post_save.connect(program_changed, sender=model, dispatch_uid=f"program:{model.__name__}:save")
+    post_delete.connect(program_changed, sender=model, dispatch_uid=f"program:{model.__name__}:del")
+m2m_changed.connect(program_changed, sender=Campaign.tiers.through, dispatch_uid="program:tiers")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from django.db import connection
 from django.db.models import Min, QuerySet, Sum
 from django.utils import timezone
 
+from accounts.models import User
 from loyalty.models import Account, Entry, Lot, Tier
 from loyalty.services.tiers import tier_progress
 from loyalty.timing import last_valid_day
@@ -40,3 +42,68 @@ def account_entries(*, account: Account) -> QuerySet[Entry]:
     if account.pk is None:
         return Entry.objects.none()
     return Entry.objects.filter(account=account).order_by("-occurred_at", "-id")
+
+
+MEMBER_ACCOUNT = """
+SELECT a.id, a.balance, a.pending, a.lifetime_earned, a.qualifying_points, a.tier_id,
+       a.tier_since, a.created_at, a.updated_at,
+       u.id, u.email, u.first_name, u.last_name, u.language, u.email_points_earned,
+       t.name, t.rank, t.threshold, t.multiplier, t.benefits, t.retention_days, t.color
+FROM loyalty_account a
+JOIN accounts_user u ON u.id = a.member_id
+LEFT JOIN loyalty_tier t ON t.id = a.tier_id
+WHERE a.member_id = %s AND u.is_active AND NOT u.is_staff
+"""
+ACCOUNT_COLUMNS = (
+    "balance",
+    "pending",
+    "lifetime_earned",
+    "qualifying_points",
+    "tier_id",
+    "tier_since",
+    "created_at",
+    "updated_at",
+)
+MEMBER_COLUMNS = ("id", "email", "first_name", "last_name", "language", "email_points_earned")
+TIER_COLUMNS = ("name", "rank", "threshold", "multiplier", "benefits", "retention_days", "color")
+
+
+def _from_db(model: type, fields: dict) -> object:
+    # ``Model.from_db`` takes a partial row in the model's field order, not in ours.
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in fields]
+    return model.from_db("default", names, [fields[name] for name in names])
+
+
+def member_account_fast(*, member_id: int) -> Account | None:
+    """A member's account with the member and tier attached, in one plain query: every API
+    event starts with it, and the ORM's query building would cost more than the query.
+    PostgreSQL only (psycopg returns ready Python values); elsewhere the ORM does it."""
+    if not 0 < member_id < 2**63:
+        return None  # no such id can exist (and the databases refuse to compare it)
+    if connection.vendor != "postgresql":
+        accounts = Account.objects.select_related("member", "tier").filter(
+            member_id=member_id, member__is_active=True, member__is_staff=False
+        )
+        return accounts.first()
+    with connection.cursor() as cursor:
+        cursor.execute(MEMBER_ACCOUNT, [member_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    account_id, rest = row[0], row[1:]
+    account = _from_db(
+        Account,
+        {
+            "id": account_id,
+            "member_id": rest[8],
+            **dict(zip(ACCOUNT_COLUMNS, rest[:8], strict=True)),
+        },
+    )
+    account.member = _from_db(User, dict(zip(MEMBER_COLUMNS, rest[8:14], strict=True)))
+    tier = None
+    if account.tier_id is not None:
+        tier = _from_db(
+            Tier, {"id": account.tier_id, **dict(zip(TIER_COLUMNS, rest[14:], strict=True))}
+        )
+    account.tier = tier
+    return account

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from loyalty.models import EventType
 from loyalty.signals import event_recorded
 from referrals.attribution import referral_signup_from_request
+from referrals.selectors import referral_waiting
 from referrals.tasks import referral_qualify_task
 
 
@@ -28,7 +29,7 @@ def on_event(
     occurred_at: datetime,
     **kwargs: Any,
 ) -> None:
-    if type == EventType.PURCHASE:
+    if type == EventType.PURCHASE and referral_waiting(referee_id=member_id):
         referral_qualify_task.delay(member_id, "purchase", str(amount), occurred_at.isoformat())
 
 

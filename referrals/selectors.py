@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
 
@@ -126,3 +127,14 @@ def program_funnel(*, start: datetime | None = None, end: datetime | None = None
 
 def referral_code_of(*, member: User) -> ReferralCode | None:
     return ReferralCode.objects.filter(member=member).first()
+
+
+def referral_waiting(*, referee_id: int) -> bool:
+    """Does this member have a referral that a purchase could still qualify? Asked after
+    every purchase, so it is one indexed look-up."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM referrals_referral WHERE referee_id = %s AND status IN (%s, %s)",
+            [referee_id, ReferralStatus.PENDING, ReferralStatus.REVIEW],
+        )
+        return cursor.fetchone() is not None

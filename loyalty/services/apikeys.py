@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from datetime import timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -37,16 +38,28 @@ def api_key_create(*, name: str, created_by: AbstractBaseUser | None = None) -> 
 def api_key_revoke(*, api_key: ApiKey) -> None:
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
     cache.delete(f"apikey:{api_key.key_hash}")
+    _local.pop(api_key.key_hash, None)
+
+
+# Per process, a key is remembered for a few seconds: a busy shop's requests then touch
+# neither Redis nor the database to authenticate. A revoked key stops working in this
+# process at once and in the others within LOCAL_SECONDS.
+LOCAL_SECONDS = 5.0
+_local: dict[str, tuple[float, ApiKey | bool]] = {}
 
 
 def api_key_authenticate(*, raw: str) -> ApiKey | None:
     """The active key matching ``raw``, or ``None``. Looked up by hash, cached briefly."""
     digest = key_hash(raw)
+    held = _local.get(digest)
+    if held and time.monotonic() - held[0] < LOCAL_SECONDS:
+        return held[1] or None
     cached = cache.get(f"apikey:{digest}")
     if cached is None:
         found = ApiKey.objects.filter(key_hash=digest, revoked_at__isnull=True).first()
         cached = found or False
         cache.set(f"apikey:{digest}", cached, CACHE_SECONDS)
+    _local[digest] = (time.monotonic(), cached)
     if not cached:
         return None
     _touch(cached)

@@ -11,19 +11,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
-from django.db import transaction
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
+from loyalty.lock_objects import joins_transaction
 from loyalty.models import (
     LIVE_CAMPAIGN_STATUSES,
     Account,
     Campaign,
     CampaignKind,
-    CampaignParticipation,
     CampaignStatus,
     MemberSegment,
 )
+from loyalty.services.program import campaigns_at, program_changed
 from loyalty.timing import end_of_day, local_date, rolling_expiry
 
 
@@ -39,11 +40,8 @@ def floor_points(value: Decimal) -> int:
 
 
 def campaigns_live(*, at: datetime) -> list[Campaign]:
-    """Campaigns that apply to events occurring at ``at``."""
-    live = Campaign.objects.filter(
-        status__in=LIVE_CAMPAIGN_STATUSES, starts_at__lte=at, ends_at__gt=at
-    )
-    return list(live.prefetch_related("tiers"))
+    """Campaigns that apply to events occurring at ``at`` (from the program snapshot)."""
+    return campaigns_at(at=at)
 
 
 def campaigns_segment(*, campaigns: list[Campaign], account_id: int) -> str | None:
@@ -112,18 +110,43 @@ def campaign_offers(
 def _member_room(campaign: Campaign, account: Account) -> int | None:
     if campaign.member_cap_points is None:
         return None
-    taken = (
-        CampaignParticipation.objects.filter(campaign=campaign, account=account)
-        .values_list("points", flat=True)
-        .first()
-    )
-    return max(0, campaign.member_cap_points - (taken or 0))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT points FROM loyalty_campaignparticipation"
+            " WHERE campaign_id = %s AND account_id = %s",
+            [campaign.pk, account.pk],
+        )
+        row = cursor.fetchone()
+    return max(0, campaign.member_cap_points - (row[0] if row else 0))
+
+
+SPEND_BUDGET = """
+WITH old AS (
+    SELECT budget_used, budget_points FROM loyalty_campaign WHERE id = %(id)s FOR UPDATE
+)
+UPDATE loyalty_campaign c
+SET budget_used = LEAST(old.budget_points, old.budget_used + %(points)s)
+FROM old WHERE c.id = %(id)s
+RETURNING c.budget_used - old.budget_used
+"""
+RECORD_PARTICIPATION = """
+INSERT INTO loyalty_campaignparticipation (campaign_id, account_id, points, events, first_at)
+VALUES (%s, %s, %s, 1, %s)
+ON CONFLICT (campaign_id, account_id) DO UPDATE
+SET points = loyalty_campaignparticipation.points + EXCLUDED.points,
+    events = loyalty_campaignparticipation.events + 1
+"""
 
 
 def _spend_budget(campaign: Campaign, points: int) -> int:
-    """Take up to ``points`` from the campaign budget; return what was granted."""
+    """Take up to ``points`` from the campaign budget; return what was granted. On
+    PostgreSQL one statement locks the row, reads the old value and adds the grant."""
     if campaign.budget_points is None:
         return points
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(SPEND_BUDGET, {"id": campaign.pk, "points": points})
+            return cursor.fetchone()[0]
     locked = Campaign.objects.select_for_update().only("budget_points", "budget_used")
     current = locked.get(pk=campaign.pk)
     granted = min(points, current.budget_points - current.budget_used)
@@ -135,7 +158,7 @@ def _spend_budget(campaign: Campaign, points: int) -> int:
     return granted if updated == 1 else 0
 
 
-@transaction.atomic
+@joins_transaction
 def campaign_grant(*, campaign: Campaign, account: Account, points: int) -> int:
     """Reserve bonus points for one event within the member cap and the total budget.
     The caller holds the member's account lock."""
@@ -143,12 +166,9 @@ def campaign_grant(*, campaign: Campaign, account: Account, points: int) -> int:
     wanted = points if room is None else min(points, room)
     granted = _spend_budget(campaign, wanted) if wanted > 0 else 0
     if granted > 0:
-        participation, _created = CampaignParticipation.objects.get_or_create(
-            campaign=campaign, account=account
-        )
-        CampaignParticipation.objects.filter(pk=participation.pk).update(
-            points=F("points") + granted, events=F("events") + 1
-        )
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        with connection.cursor() as cursor:  # one upsert, on PostgreSQL and SQLite alike
+            cursor.execute(RECORD_PARTICIPATION, [campaign.pk, account.pk, granted, now])
     return granted
 
 
@@ -171,4 +191,7 @@ def campaigns_due_status(*, at: datetime | None = None) -> dict[str, int]:
     ended = Campaign.objects.filter(status__in=LIVE_CAMPAIGN_STATUSES, ends_at__lte=at).update(
         status=CampaignStatus.ENDED, updated_at=at
     )
+    if started or ended:
+        # Queryset updates send no save signals: drop the cached program by hand.
+        program_changed()
     return {"started": started, "ended": ended}

@@ -21,12 +21,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.errors import IdempotencyConflict, LedgerError
-from loyalty.lock_objects import account_lock
+from loyalty.lock_objects import account_row_lock
 from loyalty.models import (
     Account,
     CapPeriod,
@@ -45,6 +44,7 @@ from loyalty.services.campaigns import (
     floor_points,
 )
 from loyalty.services.ledger import credit_reverse, points_credit
+from loyalty.services.program import rules_at
 from loyalty.services.tiers import tier_upgrade_check
 from loyalty.signals import event_recorded
 from loyalty.tasks import points_earned_email_task
@@ -101,11 +101,8 @@ class EventOutcome:
 
 
 def rule_active(*, event_type: str, at: datetime, code: str = "") -> EarningRule | None:
-    window = (Q(active_from__isnull=True) | Q(active_from__lte=at)) & (
-        Q(active_until__isnull=True) | Q(active_until__gt=at)
-    )
-    rules = EarningRule.objects.filter(window, is_active=True, event_type=event_type, code=code)
-    return rules.first()
+    """The active earning rule for an event (from the cached program snapshot)."""
+    return rules_at(event_type=event_type, at=at, code=code)
 
 
 def _period_start(period: str, at: datetime) -> datetime | None:
@@ -148,9 +145,7 @@ def tier_bonus(*, base: int, account: Account) -> int:
 def event_record(*, data: EventInput) -> EventOutcome:
     """Record an event once and award its points; replay the first answer on retries."""
     fingerprint = data.fingerprint()
-    if existing := Event.objects.filter(idempotency_key=data.idempotency_key).first():
-        return _replay(existing, fingerprint)
-    try:
+    try:  # a retry is caught by the unique key, so a new event costs no look-up first
         event = _event_process(data, fingerprint)
     except IntegrityError:
         if existing := Event.objects.filter(idempotency_key=data.idempotency_key).first():
@@ -194,7 +189,7 @@ def _replay(event: Event, fingerprint: str) -> EventOutcome:
 
 @transaction.atomic
 def _event_process(data: EventInput, fingerprint: str) -> Event:
-    account = account_lock(account_id=data.account.pk)
+    account = account_row_lock(account=data.account)
     handler = {EventType.PURCHASE: _purchase, EventType.REFUND: _refund}.get(data.type, _activity)
     event, credits = handler(data, account, fingerprint)
     event.response = _response(event, account, credits)
@@ -249,13 +244,7 @@ def _purchase(data: EventInput, account: Account, fingerprint: str) -> tuple[Eve
             code="unsupported_currency",
             field="currency",
         )
-    if Event.objects.filter(type=EventType.PURCHASE, order_id=data.order_id).exists():
-        raise EventRefused(
-            _("Order %(order)s was already recorded.") % {"order": data.order_id},
-            code="duplicate_order",
-            status=409,
-            field="order_id",
-        )
+    # A second purchase with this order id is refused by the unique constraint (409).
     capped = rule is not None and rule_cap_reached(rule=rule, account=account, at=data.occurred_at)
     base = 0 if capped else purchase_points(rule=rule, amount=data.amount)
     event = _new_event(data, account, fingerprint, rule=rule)
@@ -376,6 +365,7 @@ def _refund(data: EventInput, account: Account, fingerprint: str) -> tuple[Event
             )
             reversals.append((credit, result))
     event.points_awarded = -sum(r.from_lot + r.clawed_back for _c, r in reversals)
+    account.refresh_from_db(fields=["balance", "pending"])  # reversals lock their own copy
     return event, [r.entry for _c, r in reversals if r.entry is not None]
 
 
@@ -423,7 +413,7 @@ def _refundable(data: EventInput, account: Account) -> Event:
 
 
 def _response(event: Event, account: Account, credits: list[Entry]) -> dict[str, Any]:
-    account.refresh_from_db(fields=["balance", "pending"])
+    # ``account`` is the locked row; every ledger write above kept its sums current.
     parts = {"base": 0, "tier_bonus": 0}
     campaigns = []
     for entry in credits:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,7 +25,7 @@ from loyalty.errors import (
     NotRestorable,
     NotReversible,
 )
-from loyalty.lock_objects import account_lock
+from loyalty.lock_objects import account_lock, joins_transaction
 from loyalty.models import (
     EARNING_KINDS,
     Account,
@@ -109,7 +109,7 @@ def _account_add(
     account.qualifying_points += qualifying
 
 
-@transaction.atomic
+@joins_transaction
 def points_credit(
     *,
     account: Account,
@@ -167,17 +167,23 @@ def _credit_fast(plan: CreditPlan, account: Account) -> Entry:
 
 
 def _credit_orm(plan: CreditPlan, account: Account) -> Entry:
-    account = account_lock(account_id=account.pk)
-    if existing := _replayed(key=plan.key, account=account, kind=plan.kind, amount=plan.points):
+    locked = account_lock(account_id=account.pk)
+    if existing := _replayed(key=plan.key, account=locked, kind=plan.kind, amount=plan.points):
         return existing
     lot = Lot.objects.create(**plan.lot_fields())
     entry = Entry.objects.create(lot=lot, **plan.entry_fields())
     _account_add(
-        account,
+        locked,
         balance=entry.points,
         pending=entry.pending_points,
         lifetime=plan.lifetime,
         qualifying=plan.counted,
+    )
+    # The caller's copy follows too, as on the PostgreSQL path.
+    account.balance, account.pending = locked.balance, locked.pending
+    account.lifetime_earned, account.qualifying_points = (
+        locked.lifetime_earned,
+        locked.qualifying_points,
     )
     return entry
 
@@ -206,7 +212,7 @@ def _allocate(*, entry: Entry, takes: dict[Lot, int]) -> None:
     Lot.objects.bulk_update([lot for lot in takes if takes[lot]], ["remaining"])
 
 
-@transaction.atomic
+@joins_transaction
 def points_debit(
     *,
     account: Account,
@@ -255,7 +261,7 @@ class _Reversal:
     fields: dict[str, Any]
 
 
-@transaction.atomic
+@joins_transaction
 def credit_reverse(
     *,
     credit: Entry,
@@ -356,7 +362,7 @@ def _reverse_available(r: _Reversal) -> ReversalResult:
     return _result_from(entry)
 
 
-@transaction.atomic
+@joins_transaction
 def debit_restore(
     *,
     debit: Entry,
@@ -428,7 +434,7 @@ def _give_back(*, entry: Entry, gives: dict[Lot, int]) -> None:
     Lot.objects.bulk_update(list(gives), ["remaining", "state", "owed"])
 
 
-@transaction.atomic
+@joins_transaction
 def points_adjust(
     *,
     account: Account,

@@ -12,7 +12,7 @@ from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from loyalty.lock_objects import account_lock, accounts_lock
+from loyalty.lock_objects import account_lock, accounts_lock, joins_transaction
 from loyalty.models import Account, Tier, TierChange
 from loyalty.tasks import tier_change_email_task
 
@@ -51,7 +51,7 @@ def _rank(tier: Tier | None) -> int:
     return -1 if tier is None else tier.rank
 
 
-@transaction.atomic
+@joins_transaction
 def tier_upgrade_check(*, account: Account, tiers: list[Tier] | None = None) -> TierChange | None:
     """Move the member up if their qualifying points now reach a higher tier."""
     account = account_lock(account_id=account.pk)

@@ -16,6 +16,7 @@ from loyalty.api_auth import ApiKeyRateThrottle
 from loyalty.models import Account, Entry, Event
 from loyalty.services.apikeys import api_key_create, api_key_revoke
 from loyalty.services.ledger import account_for_member, points_credit
+from loyalty.services.tiers import tier_upgrade_check
 from tests.accounts.factories import UserFactory
 from tests.loyalty.factories import AccountFactory, EarningRuleFactory, TierFactory
 
@@ -186,6 +187,9 @@ def test_member_detail_shows_balance_tier_progress_and_expiring_points(api) -> N
     assert (body["balance"], body["pending"], body["lifetime_points"]) == (150, 0, 150)
     assert body["tier"] == {"name": "Bronze", "rank": 0}
     assert body["next_tier"] == {"name": "Silver", "rank": 1, "points_to_go": 380}
+    enrolled = api.post(reverse("api-member-create"), {"email": member.email}, format="json")
+    assert enrolled.json()["tier"] == body["tier"]
+    assert enrolled.json()["qualifying_points"] == 120
     assert body["expiring_soon"]["points"] == 30
     assert body["expiring_soon"]["date"] is not None
     assert soon.lot.expires_at > soon.occurred_at
@@ -227,6 +231,26 @@ def test_purchase_event_answers_with_points_breakdown_and_balance(api, member) -
     assert body["breakdown"] == {"base": 42, "tier_bonus": 0, "campaigns": []}
     assert (body["status"], body["balance"], body["pending"]) == ("pending", 0, 42)
     assert body["member_id"] == member.pk
+
+
+def test_purchase_by_a_tiered_member_earns_the_tier_bonus_and_moves_them_up(api, settings) -> None:
+    settings.RETURN_WINDOW_DAYS = 0
+    TierFactory(name="Bronze", rank=0, threshold=0)
+    silver = TierFactory(name="Silver", rank=1, threshold=100, multiplier=Decimal("1.50"))
+    gold = TierFactory(name="Gold", rank=2, threshold=200, multiplier=Decimal("2.00"))
+    member = UserFactory()
+    account = account_for_member(member=member)
+    points_credit(account=account, points=150, kind="earn", idempotency_key="a", qualifying=True)
+    assert tier_upgrade_check(account=account).to_tier == silver
+
+    first = api.post(EVENTS, purchase_body(member, key="t1", amount="60"), format="json").json()
+    second = api.post(EVENTS, purchase_body(member, key="t2", amount="10"), format="json").json()
+
+    assert first["breakdown"] == {"base": 60, "tier_bonus": 30, "campaigns": []}
+    assert second["breakdown"] == {"base": 10, "tier_bonus": 10, "campaigns": []}
+    assert (second["balance"], second["pending"]) == (260, 0)
+    account.refresh_from_db()
+    assert account.tier == gold
 
 
 def test_member_can_be_named_by_email(api, member) -> None:
