@@ -58,3 +58,30 @@ class ResilientRedisCache(RedisCache):
     get_many = _degrade(_empty)(RedisCache.get_many)
     set_many = _degrade(lambda *a, **k: [])(RedisCache.set_many)
     has_key = _degrade(_no)(RedisCache.has_key)
+
+
+def counter_hit(key: str, seconds: int) -> int:
+    """Add one to a counter that lives ``seconds`` from its first hit; return the new count.
+
+    On Redis this is one round trip (INCR and EXPIRE NX in a pipeline), whatever the count;
+    elsewhere ``add`` then ``incr``. If Redis is down the hit is not counted (returns 1): a
+    rate limit is not worth failing the request for."""
+    from django.core.cache import cache
+
+    backend = getattr(cache, "_cache", None)
+    if isinstance(cache, RedisCache) and backend is not None:
+        name = cache.make_and_validate_key(key)
+        try:
+            pipe = backend.get_client(name, write=True).pipeline(transaction=False)
+            pipe.incr(name)
+            pipe.expire(name, seconds, nx=True)
+            return int(pipe.execute()[0])
+        except DOWN as error:
+            log.warning("cache unavailable (%s): counter not counted", type(error).__name__)
+            return 1
+    cache.add(key, 0, seconds)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, seconds)
+        return 1

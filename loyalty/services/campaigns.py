@@ -120,15 +120,6 @@ def _member_room(campaign: Campaign, account: Account) -> int | None:
     return max(0, campaign.member_cap_points - (row[0] if row else 0))
 
 
-SPEND_BUDGET = """
-WITH old AS (
-    SELECT budget_used, budget_points FROM loyalty_campaign WHERE id = %(id)s FOR UPDATE
-)
-UPDATE loyalty_campaign c
-SET budget_used = LEAST(old.budget_points, old.budget_used + %(points)s)
-FROM old WHERE c.id = %(id)s
-RETURNING c.budget_used - old.budget_used
-"""
 RECORD_PARTICIPATION = """
 INSERT INTO loyalty_campaignparticipation (campaign_id, account_id, points, events, first_at)
 VALUES (%s, %s, %s, 1, %s)
@@ -139,14 +130,10 @@ SET points = loyalty_campaignparticipation.points + EXCLUDED.points,
 
 
 def _spend_budget(campaign: Campaign, points: int) -> int:
-    """Take up to ``points`` from the campaign budget; return what was granted. On
-    PostgreSQL one statement locks the row, reads the old value and adds the grant."""
+    """Take up to ``points`` from the campaign budget; return what was granted (SQLite;
+    PostgreSQL does this inside ``GRANT``)."""
     if campaign.budget_points is None:
         return points
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(SPEND_BUDGET, {"id": campaign.pk, "points": points})
-            return cursor.fetchone()[0]
     locked = Campaign.objects.select_for_update().only("budget_points", "budget_used")
     current = locked.get(pk=campaign.pk)
     granted = min(points, current.budget_points - current.budget_used)
@@ -158,16 +145,58 @@ def _spend_budget(campaign: Campaign, points: int) -> int:
     return granted if updated == 1 else 0
 
 
+# On PostgreSQL a grant is one statement: the member's room under the cap, the budget
+# spent (its row locked, re-read after any wait), the participation recorded.
+GRANT = """
+WITH wanted AS (
+    SELECT GREATEST(0, LEAST(%(points)s::bigint, COALESCE(
+        %(cap)s::bigint - COALESCE((SELECT points FROM loyalty_campaignparticipation
+                                    WHERE campaign_id = %(id)s AND account_id = %(account)s), 0),
+        %(points)s::bigint))) AS points
+), old AS (
+    SELECT budget_used, budget_points FROM loyalty_campaign
+    WHERE id = %(id)s AND %(budgeted)s::boolean FOR UPDATE
+), spend AS (
+    UPDATE loyalty_campaign c
+    SET budget_used = LEAST(old.budget_points, old.budget_used + wanted.points)
+    FROM old, wanted WHERE c.id = %(id)s AND wanted.points > 0
+    RETURNING c.budget_used - old.budget_used AS points
+), granted AS (
+    SELECT CASE WHEN %(budgeted)s::boolean THEN COALESCE((SELECT points FROM spend), 0)
+                ELSE (SELECT points FROM wanted) END AS points
+), recorded AS (
+    INSERT INTO loyalty_campaignparticipation (campaign_id, account_id, points, events, first_at)
+    SELECT %(id)s, %(account)s, points, 1, %(now)s::timestamptz FROM granted WHERE points > 0
+    ON CONFLICT (campaign_id, account_id) DO UPDATE
+    SET points = loyalty_campaignparticipation.points + EXCLUDED.points,
+        events = loyalty_campaignparticipation.events + 1
+)
+SELECT points FROM granted
+"""
+
+
 @joins_transaction
 def campaign_grant(*, campaign: Campaign, account: Account, points: int) -> int:
     """Reserve bonus points for one event within the member cap and the total budget.
     The caller holds the member's account lock."""
+    if connection.vendor == "postgresql":
+        params = {
+            "points": points,
+            "cap": campaign.member_cap_points,
+            "id": campaign.pk,
+            "account": account.pk,
+            "budgeted": campaign.budget_points is not None,
+            "now": timezone.now(),
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(GRANT, params)
+            return cursor.fetchone()[0]
     room = _member_room(campaign, account)
     wanted = points if room is None else min(points, room)
     granted = _spend_budget(campaign, wanted) if wanted > 0 else 0
     if granted > 0:
         now = connection.ops.adapt_datetimefield_value(timezone.now())
-        with connection.cursor() as cursor:  # one upsert, on PostgreSQL and SQLite alike
+        with connection.cursor() as cursor:
             cursor.execute(RECORD_PARTICIPATION, [campaign.pk, account.pk, granted, now])
     return granted
 

@@ -151,3 +151,97 @@ def credit_sql(plan: CreditPlan) -> tuple[Entry | None, tuple[int, int, int, int
             cursor.execute("DELETE FROM loyalty_lot WHERE id = %s", [lot_id])
             return None, None
     return _entry(plan, lot_id, entry_id), tuple(sums)
+
+
+# Several credits of one event (base, tier bonus, campaign bonuses) in one statement: lot
+# ids are drawn from the sequence up front so each entry finds its lot; nothing is written
+# if any of the keys is already taken (the caller then goes credit by credit, which replays
+# or refuses each properly). The caller holds the account lock, and every key written
+# here belongs to that account, so the check cannot race.
+_COLUMNS = (
+    ("ord", "int"),
+    ("kind", "varchar"),
+    ("points", "bigint"),
+    ("state", "varchar"),
+    ("qualifying", "boolean"),
+    ("available_at", "timestamptz"),
+    ("expires_at", "timestamptz"),
+    ("available", "bigint"),
+    ("pending", "bigint"),
+    ("counted", "bigint"),
+    ("lifetime", "bigint"),
+    ("key", "varchar"),
+    ("source", "varchar"),
+    ("details", "jsonb"),
+    ("note", "text"),
+    ("occurred_at", "timestamptz"),
+    ("created_by", "bigint"),
+)
+_CREDITS = """
+WITH input AS (
+    SELECT nextval(pg_get_serial_sequence('loyalty_lot', 'id')) AS lot_id, v.*
+    FROM (VALUES {rows}) AS v({columns})
+    ORDER BY v.ord
+), taken AS (
+    SELECT 1 FROM loyalty_entry WHERE idempotency_key IN (SELECT key FROM input) LIMIT 1
+), lot AS (
+    INSERT INTO loyalty_lot (id, account_id, kind, points, remaining, state, qualifying,
+                             available_at, expires_at, created_at)
+    SELECT lot_id, %(account)s, kind, points, points, state, qualifying, available_at,
+           expires_at, %(now)s
+    FROM input WHERE NOT EXISTS (SELECT 1 FROM taken)
+    RETURNING id
+), entry AS (
+    INSERT INTO loyalty_entry (account_id, kind, points, pending_points, qualifying_points,
+                               lot_id, idempotency_key, source, details, note, occurred_at,
+                               created_at, created_by_id)
+    SELECT %(account)s, kind, available, pending, counted, lot.id, key, source, details, note,
+           occurred_at, %(now)s, created_by
+    FROM input JOIN lot ON lot.id = input.lot_id
+    ORDER BY input.ord
+    RETURNING id, lot_id
+), account AS (
+    UPDATE loyalty_account a
+    SET balance = a.balance + s.available, pending = a.pending + s.pending,
+        lifetime_earned = a.lifetime_earned + s.lifetime,
+        qualifying_points = a.qualifying_points + s.counted, updated_at = %(now)s
+    FROM (SELECT sum(available) AS available, sum(pending) AS pending,
+                 sum(lifetime) AS lifetime, sum(counted) AS counted FROM input) AS s
+    WHERE a.id = %(account)s AND NOT EXISTS (SELECT 1 FROM taken)
+    RETURNING a.balance, a.pending, a.lifetime_earned, a.qualifying_points
+)
+SELECT (SELECT json_agg(json_build_array(input.ord, entry.lot_id, entry.id))
+        FROM entry JOIN input ON input.lot_id = entry.lot_id),
+       account.balance, account.pending, account.lifetime_earned, account.qualifying_points
+FROM (SELECT 1) AS one LEFT JOIN account ON TRUE
+"""
+
+
+def _credits_statement(count: int) -> str:
+    # Built from the constants above only: one row of typed placeholders per credit.
+    rows = ", ".join(
+        "(" + ", ".join(f"%({name}{i})s::{kind}" for name, kind in _COLUMNS) + ")"
+        for i in range(count)
+    )
+    columns = ", ".join(name for name, _kind in _COLUMNS)
+    return _CREDITS.format(rows=rows, columns=columns)
+
+
+def credits_sql(plans: list[CreditPlan]) -> tuple[list[Entry], tuple[int, int, int, int]] | None:
+    """Write several credits to one account at once; return them and the account's new
+    sums, or ``None`` (and write nothing) when one of their keys is already taken."""
+    account_id, now = plans[0].account_id, plans[0].now
+    if any(plan.account_id != account_id for plan in plans):
+        raise ValueError("credits_sql writes to one account at a time")
+    params: dict[str, Any] = {"account": account_id, "now": now}
+    for i, plan in enumerate(plans):
+        row = {**_params(plan), "ord": i}
+        params.update({f"{name}{i}": row[name] for name, _kind in _COLUMNS})
+    with connection.cursor() as cursor:
+        cursor.execute(_credits_statement(len(plans)), params)
+        written, *sums = cursor.fetchone()
+    if not written:
+        return None
+    by_order = {order: (lot_id, entry_id) for order, lot_id, entry_id in written}
+    entries = [_entry(plan, *by_order[i]) for i, plan in enumerate(plans)]
+    return entries, tuple(sums)

@@ -17,15 +17,16 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.errors import IdempotencyConflict, LedgerError
-from loyalty.lock_objects import account_row_lock
+from loyalty.lock_objects import account_lock_for_event
 from loyalty.models import (
     Account,
     CapPeriod,
@@ -43,7 +44,7 @@ from loyalty.services.campaigns import (
     campaigns_segment,
     floor_points,
 )
-from loyalty.services.ledger import credit_reverse, points_credit
+from loyalty.services.ledger import credit_reverse, points_credit_many
 from loyalty.services.program import rules_at
 from loyalty.services.tiers import tier_upgrade_check
 from loyalty.signals import event_recorded
@@ -145,11 +146,15 @@ def tier_bonus(*, base: int, account: Account) -> int:
 def event_record(*, data: EventInput) -> EventOutcome:
     """Record an event once and award its points; replay the first answer on retries."""
     fingerprint = data.fingerprint()
-    try:  # a retry is caught by the unique key, so a new event costs no look-up first
+    try:  # a retry is caught by the unique keys, so a new event costs no look-up first
         event = _event_process(data, fingerprint)
-    except IntegrityError:
+    except (IntegrityError, IdempotencyConflict) as error:
+        # The event's key (or one of its credits' keys) is taken: a retry, replayed even if
+        # the rules changed since; or the same order under another key.
         if existing := Event.objects.filter(idempotency_key=data.idempotency_key).first():
             return _replay(existing, fingerprint)
+        if isinstance(error, IdempotencyConflict):
+            raise
         raise EventRefused(
             _("Order %(order)s was already recorded.") % {"order": data.order_id},
             code="duplicate_order",
@@ -189,46 +194,86 @@ def _replay(event: Event, fingerprint: str) -> EventOutcome:
 
 @transaction.atomic
 def _event_process(data: EventInput, fingerprint: str) -> Event:
-    account = account_row_lock(account=data.account)
+    account, event_id = account_lock_for_event(account=data.account)
     handler = {EventType.PURCHASE: _purchase, EventType.REFUND: _refund}.get(data.type, _activity)
-    event, credits = handler(data, account, fingerprint)
+    event, credits = handler(_Opening(data, account, fingerprint, event_id))
     event.response = _response(event, account, credits)
-    event.save(update_fields=["points_awarded", "response"])
+    if event_id is None:
+        event.save(update_fields=["points_awarded", "response"])
+    else:
+        _event_insert(event)
     return event
 
 
-def _new_event(data: EventInput, account: Account, fingerprint: str, **extra: Any) -> Event:
-    return Event.objects.create(
+@dataclass(frozen=True)
+class _Opening:
+    """An event being processed: what was sent, the locked account, and on PostgreSQL the
+    id reserved for the event row (written last, with its answer, in one statement)."""
+
+    data: EventInput
+    account: Account
+    fingerprint: str
+    event_id: int | None
+
+
+def _new_event(opening: _Opening, **extra: Any) -> Event:
+    data = opening.data
+    event = Event(
         idempotency_key=data.idempotency_key,
         api_key_id=data.api_key_id,
         type=data.type,
-        account=account,
+        account=opening.account,
         amount=data.amount,
         currency=data.currency,
         order_id=data.order_id,
         occurred_at=data.occurred_at,
         metadata=data.metadata,
-        request_hash=fingerprint,
+        request_hash=opening.fingerprint,
         **extra,
     )
+    if opening.event_id is None:
+        event.save(force_insert=True)  # the row goes in first: its id comes back
+    else:
+        event.pk = opening.event_id
+    return event
 
 
-def _credit(event: Event, account: Account, part: str, points: int, **kwargs: Any) -> Entry | None:
+def _event_insert(event: Event) -> None:
+    """Insert the finished event (PostgreSQL, id reserved): the event's unique keys are
+    checked here, so a retry or a duplicate order undoes the whole transaction."""
+    fields = Event._meta.concrete_fields
+    values = [field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_event_insert_sql(), values)
+    event._state.adding = False
+    event._state.db = "default"
+
+
+@cache
+def _event_insert_sql() -> str:
+    fields = Event._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {Event._meta.db_table} ({columns}) VALUES ({marks})"  # noqa: S608
+
+
+def _credit(event: Event, part: str, points: int, **kwargs: Any) -> dict[str, Any] | None:
+    """One credit the event earns (``points_credit``'s arguments), or None for no points;
+    ``_finish`` writes them all together."""
     if points <= 0:
         return None
     details = {"event_id": event.pk, "event_type": event.type, "part": part}
     details.update(kwargs.pop("details", {}))
     if event.order_id:
         details["order_id"] = event.order_id
-    return points_credit(
-        account=account,
-        points=points,
-        idempotency_key=f"event:{event.idempotency_key}:{part}",
-        occurred_at=event.occurred_at,
-        source=f"event:{event.pk}",
-        details=details,
+    return {
+        "points": points,
+        "idempotency_key": f"event:{event.idempotency_key}:{part}",
+        "occurred_at": event.occurred_at,
+        "source": f"event:{event.pk}",
+        "details": details,
         **kwargs,
-    )
+    }
 
 
 def _available_at(data: EventInput) -> datetime | None:
@@ -236,7 +281,8 @@ def _available_at(data: EventInput) -> datetime | None:
     return data.occurred_at + timedelta(days=days) if days else None
 
 
-def _purchase(data: EventInput, account: Account, fingerprint: str) -> tuple[Event, list[Entry]]:
+def _purchase(opening: _Opening) -> tuple[Event, list[Entry]]:
+    data, account = opening.data, opening.account
     rule = rule_active(event_type=EventType.PURCHASE, at=data.occurred_at)
     if rule is not None and data.currency != rule.currency:
         raise EventRefused(
@@ -247,12 +293,11 @@ def _purchase(data: EventInput, account: Account, fingerprint: str) -> tuple[Eve
     # A second purchase with this order id is refused by the unique constraint (409).
     capped = rule is not None and rule_cap_reached(rule=rule, account=account, at=data.occurred_at)
     base = 0 if capped else purchase_points(rule=rule, amount=data.amount)
-    event = _new_event(data, account, fingerprint, rule=rule)
+    event = _new_event(opening, rule=rule)
     available_at = _available_at(data)
     credits = [
         _credit(
             event,
-            account,
             "base",
             base,
             kind=EntryKind.EARN,
@@ -261,7 +306,6 @@ def _purchase(data: EventInput, account: Account, fingerprint: str) -> tuple[Eve
         ),
         _credit(
             event,
-            account,
             "tier",
             tier_bonus(base=base, account=account),
             kind=EntryKind.BONUS,
@@ -275,7 +319,7 @@ def _purchase(data: EventInput, account: Account, fingerprint: str) -> tuple[Eve
 
 def _campaign_credits(
     event: Event, account: Account, *, base: int, available_at: datetime | None
-) -> list[Entry | None]:
+) -> list[dict[str, Any] | None]:
     live = campaigns_live(at=event.occurred_at)
     offers = campaign_offers(
         live,
@@ -295,7 +339,6 @@ def _campaign_credits(
         credits.append(
             _credit(
                 event,
-                account,
                 f"campaign:{offer.campaign.pk}",
                 granted,
                 kind=EntryKind.BONUS,
@@ -307,15 +350,18 @@ def _campaign_credits(
     return credits
 
 
-def _finish(event: Event, account: Account, credits: list[Entry | None]) -> tuple[Event, list]:
-    credits = [c for c in credits if c is not None]
+def _finish(
+    event: Event, account: Account, wanted: list[dict[str, Any] | None]
+) -> tuple[Event, list[Entry]]:
+    credits = points_credit_many(account=account, credits=[c for c in wanted if c is not None])
     event.points_awarded = sum(c.points + c.pending_points for c in credits)
     if any(c.qualifying_points for c in credits):
         tier_upgrade_check(account=account)
     return event, credits
 
 
-def _activity(data: EventInput, account: Account, fingerprint: str) -> tuple[Event, list[Entry]]:
+def _activity(opening: _Opening) -> tuple[Event, list[Entry]]:
+    data, account = opening.data, opening.account
     code = str(data.metadata.get("activity", "")) if data.type == EventType.CUSTOM else ""
     rule = rule_active(event_type=data.type, at=data.occurred_at, code=code)
     if rule is None and data.type == EventType.CUSTOM:
@@ -326,11 +372,10 @@ def _activity(data: EventInput, account: Account, fingerprint: str) -> tuple[Eve
         )
     capped = rule is None or rule_cap_reached(rule=rule, account=account, at=data.occurred_at)
     base = 0 if capped else rule.points
-    event = _new_event(data, account, fingerprint, rule=rule)
+    event = _new_event(opening, rule=rule)
     credits = [
         _credit(
             event,
-            account,
             "base",
             base,
             kind=EntryKind.EARN,
@@ -341,11 +386,12 @@ def _activity(data: EventInput, account: Account, fingerprint: str) -> tuple[Eve
     return _finish(event, account, credits)
 
 
-def _refund(data: EventInput, account: Account, fingerprint: str) -> tuple[Event, list[Entry]]:
+def _refund(opening: _Opening) -> tuple[Event, list[Entry]]:
+    data, account = opening.data, opening.account
     purchase = _refundable(data, account)
     total = purchase.refunded_amount + data.amount
     Event.objects.filter(pk=purchase.pk).update(refunded_amount=total)
-    event = _new_event(data, account, fingerprint, refund_of=purchase)
+    event = _new_event(opening, refund_of=purchase)
     reversals = []
     credits = Entry.objects.filter(source=f"event:{purchase.pk}", lot__isnull=False)
     for credit in credits.select_related("lot").order_by("pk"):

@@ -12,6 +12,7 @@ from loyalty.models import (
     CampaignParticipation,
     CampaignStatus,
     CapPeriod,
+    EarningRule,
     Entry,
     EntryKind,
     Event,
@@ -22,6 +23,7 @@ from loyalty.models import (
 )
 from loyalty.services.earning import EventInput, EventRefused, event_record
 from loyalty.services.expiry import pending_release
+from loyalty.services.program import program_changed
 from loyalty.services.tiers import tiers_recompute
 from loyalty.verification import ledger_offences
 from tests.conftest import NOW
@@ -219,6 +221,17 @@ def test_replay_returns_the_first_answer(account) -> None:
     assert outcome.body == first
     assert Event.objects.count() == 1
     assert Entry.objects.count() == 1
+
+
+def test_a_retry_after_the_rules_changed_still_replays_the_first_answer(account) -> None:
+    first = purchase(account, "80", "key-1", order="A-1")
+    EarningRule.objects.update(points_per_unit=Decimal("3.00"))
+    program_changed()
+
+    again = purchase(account, "80", "key-1", order="A-1")
+
+    assert again == first
+    assert (first["points_awarded"], Entry.objects.count(), Event.objects.count()) == (80, 1, 1)
 
 
 def test_same_key_other_body_is_a_conflict(account) -> None:

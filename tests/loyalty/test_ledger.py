@@ -18,6 +18,7 @@ from loyalty.services.ledger import (
     debit_restore,
     points_adjust,
     points_credit,
+    points_credit_many,
     points_debit,
 )
 from loyalty.verification import ledger_offences
@@ -108,6 +109,64 @@ def test_same_key_for_a_different_credit_is_a_conflict(account) -> None:
     with pytest.raises(IdempotencyConflict):
         credit(AccountFactory(), 50, "shared-key")
 
+    assert snapshot(account) == before
+
+
+def test_several_credits_at_once_equal_the_same_credits_one_by_one(account) -> None:
+    other = AccountFactory()
+    wanted = [
+        {"points": 40, "kind": EntryKind.EARN, "idempotency_key": "m-base", "qualifying": True},
+        {"points": 20, "kind": EntryKind.BONUS, "idempotency_key": "m-tier"},
+        {
+            "points": 7,
+            "kind": EntryKind.BONUS,
+            "idempotency_key": "m-camp",
+            "available_at": NOW + days(14),
+            "expires_at": NOW + days(30),
+            "details": {"campaign": "Spring"},
+        },
+    ]
+
+    together = points_credit_many(account=account, credits=wanted)
+    one_by_one = [
+        points_credit(account=other, **{**c, "idempotency_key": "o-" + c["idempotency_key"]})
+        for c in wanted
+    ]
+
+    assert (account.balance, account.pending, account.qualifying_points) == (60, 7, 40)
+    assert snapshot(account)[:3] == snapshot(other)[:3] == (60, 7, 67)
+    for mine, theirs in zip(together, one_by_one, strict=True):
+        mine.refresh_from_db()
+        theirs.refresh_from_db()
+        assert mine.lot.account_id == account.pk
+        assert (mine.kind, mine.points, mine.pending_points, mine.details) == (
+            theirs.kind,
+            theirs.points,
+            theirs.pending_points,
+            theirs.details,
+        )
+        assert (mine.lot.state, mine.lot.expires_at, mine.lot.remaining) == (
+            theirs.lot.state,
+            theirs.lot.expires_at,
+            theirs.lot.remaining,
+        )
+    assert_books_balance()
+
+
+def test_several_credits_replay_together_and_conflict_like_one(account) -> None:
+    wanted = [
+        {"points": 40, "kind": EntryKind.EARN, "idempotency_key": "r-1"},
+        {"points": 5, "kind": EntryKind.BONUS, "idempotency_key": "r-2"},
+    ]
+    first = points_credit_many(account=account, credits=wanted)
+    before = snapshot(account)
+
+    again = points_credit_many(account=account, credits=wanted)
+
+    assert [e.pk for e in again] == [e.pk for e in first]
+    assert snapshot(account) == before
+    with pytest.raises(IdempotencyConflict):
+        points_credit_many(account=account, credits=[{**wanted[0], "points": 41}])
     assert snapshot(account) == before
 
 

@@ -4,6 +4,7 @@ with an independent count of what is spendable."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -45,10 +46,12 @@ class LedgerMachine(RuleBasedStateMachine):
         self.now = NOW
         self.accounts = [AccountFactory(), AccountFactory()]
         self.keys = 0
+        self.run = uuid.uuid4().hex
 
     def _key(self) -> str:
         self.keys += 1
-        return f"{id(self)}-{self.keys}"
+        # Not id(self): examples share one database, and a freed machine's id comes back.
+        return f"{self.run}-{self.keys}"
 
     def _at(self) -> time_machine.travel:
         return time_machine.travel(self.now, tick=False)
