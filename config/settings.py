@@ -118,11 +118,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    # Parameters travel apart from the SQL text instead of being quoted into it in Python
-    # (measured: less CPU per API event). Turn off for pgbouncer before 1.21.
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
-        "DB_SERVER_SIDE_BINDING", default=True
-    )
+    # Parameters travel apart from the SQL text instead of being quoted into it in Python,
+    # and a statement run a few times on a connection is prepared once and then only
+    # executed (measured: less CPU per API event, docs/benchmarks.md). Behind pgbouncer in
+    # transaction mode, use pgbouncer >= 1.21 with max_prepared_statements set, or turn
+    # these off (DB_SERVER_SIDE_BINDING=0, DB_PREPARE_THRESHOLD=0).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["server_side_binding"] = env.bool("DB_SERVER_SIDE_BINDING", default=True)
+    _prepare = env.int("DB_PREPARE_THRESHOLD", default=5)
+    _options["prepare_threshold"] = _prepare if _prepare > 0 else None
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
