@@ -105,7 +105,29 @@ def test_imported_points_match_the_events_api(settings) -> None:
     assert (by_csv.pending, by_csv.lifetime_earned) == (by_api.pending, by_api.lifetime_earned)
     parts = sorted(Entry.objects.filter(account=by_csv).values_list("details__part", flat=True))
     assert parts == ["base", f"campaign:{campaign.pk}", "tier"]
+    assert _ledger_shape(by_csv) == _ledger_shape(by_api)
     assert ledger_offences() == []
+
+
+def _ledger_shape(account) -> list[tuple]:
+    """What a member sees of each credit, without ids, keys or order numbers."""
+    rows = Entry.objects.filter(account=account).select_related("lot").order_by("details__part")
+    return [
+        (
+            e.kind,
+            e.points,
+            e.pending_points,
+            e.qualifying_points,
+            e.source.split(":")[0],
+            e.details["event_type"],
+            e.lot.state,
+            e.lot.remaining,
+            e.lot.qualifying,
+            e.lot.expires_at,
+            e.lot.available_at,
+        )
+        for e in rows
+    ]
 
 
 def test_import_respects_campaign_budget() -> None:

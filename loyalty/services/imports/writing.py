@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -22,11 +25,12 @@ from loyalty.models import (
     EventType,
     Lot,
     LotState,
+    Tier,
 )
 from loyalty.services.imports.common import CHUNK, ImportReport, Row
 from loyalty.services.imports.planning import Program, program_load, row_plan
 from loyalty.services.imports.reading import rows_new_only, rows_resolve_members, rows_validate
-from loyalty.services.tiers import tier_upgrade_check
+from loyalty.services.tiers import tier_for_points, tier_upgrade_check
 
 # --- writing in bulk ------------------------------------------------------------------------
 
@@ -55,16 +59,33 @@ def _load_participations(program: Program, account_ids: list[int]) -> None:
     program.joined = {(p.campaign_id, p.account_id): p.events for p in rows}
 
 
-def _event(row: Row, rule_id: int | None) -> Event:
-    points = sum(c["points"] for c in row.credits)
-    body = {
+def _event_body(row: Row, points: int) -> dict[str, Any]:
+    return {
         "type": EventType.PURCHASE,
         "order_id": row.order_id,
         "points_awarded": points,
         "imported": True,
         "status": "pending" if any(c["pending"] for c in row.credits) else "available",
     }
+
+
+def _fingerprint(row: Row) -> str:
     fingerprint = f"import|{row.order_id}|{row.amount}|{row.currency}|{row.occurred_at.isoformat()}"
+    return hashlib.sha256(fingerprint.encode()).hexdigest()
+
+
+def _entry_details(row: Row, credit: dict[str, Any], event_id: int) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "event_type": EventType.PURCHASE,
+        "part": credit["part"],
+        "order_id": row.order_id,
+        **credit["details"],
+    }
+
+
+def _event(row: Row, rule_id: int | None) -> Event:
+    points = sum(c["points"] for c in row.credits)
     return Event(
         idempotency_key=row.key,
         type=EventType.PURCHASE,
@@ -76,8 +97,8 @@ def _event(row: Row, rule_id: int | None) -> Event:
         occurred_at=row.occurred_at,
         metadata={"import": True},
         points_awarded=points,
-        request_hash=hashlib.sha256(fingerprint.encode()).hexdigest(),
-        response=body,
+        request_hash=_fingerprint(row),
+        response=_event_body(row, points),
     )
 
 
@@ -105,29 +126,21 @@ def _lots_and_entries(rows: list[Row], events: list[Event]) -> tuple[list[Lot], 
 
 def _entry(row: Row, event: Event, credit: dict[str, Any], lot: Lot) -> Entry:
     points, pending = (0, credit["points"]) if credit["pending"] else (credit["points"], 0)
-    counted = points if credit["qualifying"] else 0
-    details = {
-        "event_id": event.pk,
-        "event_type": EventType.PURCHASE,
-        "part": credit["part"],
-        "order_id": row.order_id,
-        **credit["details"],
-    }
     return Entry(
         account_id=row.account_id,
         kind=credit["kind"],
         points=points,
         pending_points=pending,
-        qualifying_points=counted,
+        qualifying_points=points if credit["qualifying"] else 0,
         lot=lot,
         idempotency_key=f"event:{row.key}:{credit['part']}",
         source=f"event:{event.pk}",
-        details=details,
+        details=_entry_details(row, credit, event.pk),
         occurred_at=row.occurred_at,
     )
 
 
-def _apply_balances(entries: list[Entry], now: datetime) -> dict[int, int]:
+def _apply_balances(entries: list[Entry] | list[Written], now: datetime) -> dict[int, int]:
     sums: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for entry in entries:
         total = sums[entry.account_id]
@@ -177,12 +190,11 @@ def _import_chunk(rows: list[Row], program: Program, report: ImportReport) -> No
             report.errors.append((row.line, error))
         else:
             planned.append(row)
-    rules = {r.line: program.rule_at(r.occurred_at) for r in planned}
-    events = Event.objects.bulk_create(
-        [_event(r, getattr(rules[r.line], "pk", None)) for r in planned]
-    )
-    _lots, entries = _lots_and_entries(planned, events)
-    Entry.objects.bulk_create(entries)
+    rules = {r.line: getattr(program.rule_at(r.occurred_at), "pk", None) for r in planned}
+    if connection.vendor == "postgresql":
+        entries = _write_copy(planned, rules, now)
+    else:
+        entries = _write_orm(planned, rules)
     gained = _apply_balances(entries, now)
     _save_campaigns(program, before)
     _upgrade_tiers(gained, accounts)
@@ -190,9 +202,147 @@ def _import_chunk(rows: list[Row], program: Program, report: ImportReport) -> No
     report.points += sum(e.points + e.pending_points for e in entries)
 
 
+def _write_orm(rows: list[Row], rules: dict[int, int | None]) -> list[Entry]:
+    events = Event.objects.bulk_create([_event(r, rules[r.line]) for r in rows])
+    _lots, entries = _lots_and_entries(rows, events)
+    return Entry.objects.bulk_create(entries)
+
+
 def _upgrade_tiers(gained: dict[int, int], accounts: dict[int, Account]) -> None:
-    for account_id in gained:
-        tier_upgrade_check(account=accounts[account_id])
+    """Only members whose new qualifying points reach a higher tier are looked at again."""
+    tiers = list(Tier.objects.order_by("rank"))
+    for account_id, points in gained.items():
+        account = accounts[account_id]
+        target = tier_for_points(points=account.qualifying_points + points, tiers=tiers)
+        current = account.tier.rank if account.tier else -1
+        if target is not None and target.rank > current:
+            tier_upgrade_check(account=account, tiers=tiers)
+
+
+# --- PostgreSQL: COPY -----------------------------------------------------------------------
+
+RESERVE_IDS = """
+SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('loyalty_event', 'id'))
+             FROM generate_series(1, %s)),
+       ARRAY(SELECT nextval(pg_get_serial_sequence('loyalty_lot', 'id'))
+             FROM generate_series(1, %s))
+"""
+EVENT_COLUMNS = (
+    "id, idempotency_key, type, account_id, rule_id, amount, currency, order_id,"
+    " refunded_amount, occurred_at, metadata, points_awarded, request_hash, response,"
+    " created_at"
+)
+LOT_COLUMNS = (
+    "id, account_id, kind, points, remaining, expired, reversed, owed, state, qualifying,"
+    " available_at, expires_at, created_at"
+)
+ENTRY_COLUMNS = (
+    "account_id, kind, points, pending_points, qualifying_points, lot_id, idempotency_key,"
+    " source, details, note, occurred_at, created_at"
+)
+IMPORT_METADATA = json.dumps({"import": True})
+
+
+@dataclass(frozen=True)
+class Written:
+    """What ``_apply_balances`` needs of each entry written."""
+
+    account_id: int
+    points: int
+    pending_points: int
+    qualifying_points: int
+
+
+def _write_copy(rows: list[Row], rules: dict[int, int | None], now: datetime) -> list[Written]:
+    """Events, lots and entries streamed with COPY: ids are drawn from the sequences first
+    (one query), so every row is a plain tuple and no model instance is built."""
+    lots_wanted = sum(len(row.credits) for row in rows)
+    written: list[Written] = []
+    with connection.cursor() as cursor:
+        cursor.execute(RESERVE_IDS, [len(rows), lots_wanted])
+        event_ids, lot_ids = cursor.fetchone()
+        raw = cursor.cursor  # psycopg's own cursor, for COPY
+        events, lots, entries = [], [], []
+        next_lot = iter(lot_ids)
+        for row, event_id in zip(rows, event_ids, strict=True):
+            events.append(_event_tuple(row, event_id, rules[row.line], now))
+            for credit in row.credits:
+                lot_id = next(next_lot)
+                lots.append(_lot_tuple(row, credit, lot_id, now))
+                entry = _entry_tuple(row, credit, event_id, lot_id, now)
+                entries.append(entry)
+                written.append(Written(row.account_id, entry[2], entry[3], entry[4]))
+        _copy(raw, "loyalty_event", EVENT_COLUMNS, events)
+        _copy(raw, "loyalty_lot", LOT_COLUMNS, lots)
+        _copy(raw, "loyalty_entry", ENTRY_COLUMNS, entries)
+    return written
+
+
+def _copy(cursor: Any, table: str, columns: str, rows: list[tuple]) -> None:
+    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _event_tuple(row: Row, event_id: int, rule_id: int | None, now: datetime) -> tuple:
+    points = sum(c["points"] for c in row.credits)
+    return (
+        event_id,
+        row.key,
+        EventType.PURCHASE,
+        row.account_id,
+        rule_id,
+        row.amount,
+        row.currency,
+        row.order_id,
+        0,
+        row.occurred_at,
+        IMPORT_METADATA,
+        points,
+        _fingerprint(row),
+        json.dumps(_event_body(row, points)),
+        now,
+    )
+
+
+def _lot_tuple(row: Row, credit: dict[str, Any], lot_id: int, now: datetime) -> tuple:
+    state = LotState.PENDING if credit["pending"] else LotState.AVAILABLE
+    points = credit["points"]
+    return (
+        lot_id,
+        row.account_id,
+        credit["kind"],
+        points,
+        points,
+        0,
+        0,
+        0,
+        state,
+        credit["qualifying"],
+        credit["available_at"],
+        credit["expires_at"],
+        now,
+    )
+
+
+def _entry_tuple(
+    row: Row, credit: dict[str, Any], event_id: int, lot_id: int, now: datetime
+) -> tuple:
+    points, pending = (0, credit["points"]) if credit["pending"] else (credit["points"], 0)
+    return (
+        row.account_id,
+        credit["kind"],
+        points,
+        pending,
+        points if credit["qualifying"] else 0,
+        lot_id,
+        f"event:{row.key}:{credit['part']}",
+        f"event:{event_id}",
+        json.dumps(_entry_details(row, credit, event_id), cls=DjangoJSONEncoder),
+        "",
+        row.occurred_at,
+        now,
+    )
 
 
 def events_import(
