@@ -57,6 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def csv_write(path: Path, *, rows: int, members: int, tag: str, now: datetime) -> None:
     rng = random.Random(tag)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as stream:
         writer = csv.writer(stream)
         writer.writerow(["order_id", "member_id", "amount", "currency", "occurred_at"])

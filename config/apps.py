@@ -9,3 +9,6 @@ class ConfigConfig(AppConfig):
 
     name = "config"
     verbose_name = _("Operations")
+
+    def ready(self) -> None:
+        from config import lookups  # noqa: F401 - registers ``__any``

@@ -291,6 +291,8 @@ REST_FRAMEWORK = {
 }
 API_FAILED_KEYS_PER_MINUTE = env.int("API_FAILED_KEYS_PER_MINUTE", default=20)
 MAX_EVENT_AMOUNT = env.int("MAX_EVENT_AMOUNT", default=1_000_000)
+# CSV import: chunks written in parallel, each by its own connection (PostgreSQL only)
+IMPORT_WORKERS = env.int("IMPORT_WORKERS", default=2)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Vafa API",
     "DESCRIPTION": "Loyalty and referral club API for shops and integrations.",

@@ -75,7 +75,7 @@ def _row_lock(account: Account, sql: str) -> tuple[Account, int | None]:
 def accounts_lock(*, account_ids: Iterable[int]) -> list[int]:
     """Lock several accounts in id order; return the ids that exist."""
     ids = sorted(set(account_ids))
-    locked = Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    locked = Account.objects.select_for_update().filter(pk__any=ids).order_by("pk")
     return list(locked.values_list("pk", flat=True))
 
 

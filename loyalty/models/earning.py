@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TimeStampedModel
@@ -260,9 +261,15 @@ class Campaign(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
-    @property
+    @cached_property
     def eligible_event_types(self) -> list[str]:
         return list(self.event_types) or [EventType.PURCHASE]
+
+    @cached_property
+    def tier_ids(self) -> frozenset[int]:
+        """The tiers the campaign is limited to (empty: every tier), read once per instance:
+        the engine asks for every event it plans."""
+        return frozenset(tier.pk for tier in self.tiers.all())
 
 
 class CampaignParticipation(models.Model):

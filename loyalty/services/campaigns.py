@@ -59,8 +59,7 @@ def _eligible(
         return False
     if campaign.target_segments and segment not in campaign.target_segments:
         return False
-    tier_ids = {tier.pk for tier in campaign.tiers.all()}
-    if tier_ids and tier_id not in tier_ids:
+    if campaign.tier_ids and tier_id not in campaign.tier_ids:
         return False
     return campaign.min_amount is None or (amount is not None and amount >= campaign.min_amount)
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from decimal import Decimal
 from io import StringIO
 
@@ -8,11 +9,14 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.urls import reverse
 
-from loyalty.models import CampaignKind, Entry, EntryKind, Event, EventType
+from loyalty.models import Campaign, CampaignKind, Entry, EntryKind, Event, EventType
 from loyalty.services.earning import EventInput, event_record
-from loyalty.services.imports import events_import, rows_read
+from loyalty.services.imports import events_import, rows_read, writing
+from loyalty.services.imports.common import Row
+from loyalty.services.imports.writing import _chunks
 from loyalty.services.ledger import account_open
 from loyalty.verification import ledger_offences
 from tests.accounts.factories import UserFactory
@@ -193,3 +197,72 @@ def test_admin_upload_needs_the_permission(client) -> None:
     assert response.status_code == 200
     assert "Imported 1 purchases (9 points)" in response.content.decode()
     assert Event.objects.get().order_id == "E1"
+
+
+def test_chunks_never_split_a_members_rows() -> None:
+    rows = [Row(line=n, order_id=f"O{n}", key="", amount=Decimal(1), currency="EUR",
+                occurred_at=NOW, account_id=n // 3) for n in range(10)]  # fmt: skip
+
+    chunks = list(_chunks(rows, 2))
+
+    assert [[r.account_id for r in chunk] for chunk in chunks] == [
+        [0, 0, 0], [1, 1, 1], [2, 2, 2], [3]
+    ]  # fmt: skip
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_that_planned_with_a_spent_budget_runs_again_and_overshoots_nothing(
+    monkeypatch,
+) -> None:
+    campaign = CampaignFactory(
+        kind=CampaignKind.FIXED_BONUS, multiplier=None, bonus_points=30, budget_points=100
+    )
+    AccountFactory(member__email="a@example.com")
+    read = writing._read_budgets
+
+    def spend_elsewhere() -> None:  # another writer, on its own connection, commits
+        Campaign.objects.filter(pk=campaign.pk).update(budget_used=80)
+        connection.close()
+
+    def read_then_someone_spends(program, *, lock):
+        read(program, lock=lock)
+        if not lock:  # after this chunk looked without the lock
+            other = threading.Thread(target=spend_elsewhere)
+            other.start()
+            other.join()
+
+    monkeypatch.setattr(writing, "_read_budgets", read_then_someone_spends)
+
+    report = run_import(HEADER + "B1,a@example.com,10,EUR,\nB2,a@example.com,10,EUR,\n")
+
+    campaign.refresh_from_db()
+    bonus = Entry.objects.filter(kind=EntryKind.BONUS).values_list("pending_points", flat=True)
+    assert report.imported == 2
+    assert campaign.budget_used == 100  # 80 spent elsewhere + the 20 that were left
+    assert sum(bonus) == 20
+    assert ledger_offences() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_chunks_import_everything_once_within_the_budget(settings) -> None:
+    settings.IMPORT_WORKERS = 2
+    campaign = CampaignFactory(
+        kind=CampaignKind.FIXED_BONUS, multiplier=None, bonus_points=7, budget_points=500
+    )
+    emails = [f"m{n}@example.com" for n in range(40)]
+    for email in emails:
+        AccountFactory(member__email=email)
+    csv = HEADER + "".join(f"P{n},{emails[n % 40]},{10 + n % 7},EUR,\n" for n in range(400))
+
+    report = run_import(csv, chunk_size=15)
+    again = run_import(csv, chunk_size=15)
+
+    campaign.refresh_from_db()
+    bonus = Entry.objects.filter(kind=EntryKind.BONUS, details__part__startswith="campaign")
+    assert (report.imported, report.errors, again.imported, again.skipped) == (400, [], 0, 400)
+    assert Event.objects.filter(type=EventType.PURCHASE).count() == 400
+    assert campaign.budget_used == 500  # the last bonus is cut to what was left, no further
+    assert sum(bonus.values_list("pending_points", flat=True)) == campaign.budget_used
+    assert ledger_offences() == []

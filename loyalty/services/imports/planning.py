@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +19,7 @@ from loyalty.models import (
 from loyalty.services.campaigns import campaign_bonus_expiry, campaign_offers
 from loyalty.services.earning import purchase_points, tier_bonus
 from loyalty.services.imports.common import Row
-from loyalty.timing import rolling_expiry
+from loyalty.timing import program_zone, rolling_expiry
 
 # --- planning the points ------------------------------------------------------------------
 
@@ -31,6 +31,21 @@ class Program:
     budgets: dict[int, int | None] = field(default_factory=dict)
     taken: dict[tuple[int, int], int] = field(default_factory=dict)
     joined: dict[tuple[int, int], int] = field(default_factory=dict)
+    return_days: int = 0
+    zone: Any = None
+    expiries: dict[tuple[int | None, date], datetime] = field(default_factory=dict)
+
+    def expiry(self, at: datetime, campaign: Campaign | None = None) -> datetime:
+        """When points earned at ``at`` expire (by the campaign's rule when given): the
+        same for every row of a local day, so worked out once per day and campaign."""
+        key = (campaign.pk if campaign else None, at.astimezone(self.zone).date())
+        if (known := self.expiries.get(key)) is None:
+            known = self.expiries[key] = (
+                campaign_bonus_expiry(campaign, earned_at=at)
+                if campaign
+                else rolling_expiry(earned_at=at)
+            )
+        return known
 
     def rule_at(self, at: datetime) -> EarningRule | None:
         for rule in self.rules:
@@ -51,7 +66,12 @@ def program_load(rows: list[Row]) -> Program:
     campaigns = Campaign.objects.filter(
         status__in=["scheduled", "active"], starts_at__lte=last, ends_at__gt=first
     ).prefetch_related("tiers")
-    return Program(list(rules), list(campaigns))
+    return Program(
+        list(rules),
+        list(campaigns),
+        return_days=settings.RETURN_WINDOW_DAYS,
+        zone=program_zone(),
+    )
 
 
 def _credit(part: str, kind: str, points: int, *, row: Row, now: datetime, **extra: Any) -> dict:
@@ -92,10 +112,10 @@ def row_plan(row: Row, account: Account, program: Program, now: datetime) -> str
     base = purchase_points(rule=rule, amount=row.amount)
     tier = account.tier
     bonus = tier_bonus(base=base, account=account)
-    days = settings.RETURN_WINDOW_DAYS
+    days = program.return_days
     when = {
         "available_at": row.occurred_at + timedelta(days=days) if days else row.occurred_at,
-        "expires_at": rolling_expiry(earned_at=row.occurred_at),
+        "expires_at": program.expiry(row.occurred_at),
     }
     row.credits = [
         _credit(
@@ -127,7 +147,7 @@ def row_plan(row: Row, account: Account, program: Program, now: datetime) -> str
         tier_id=account.tier_id,
     )
     for offer in offers:
-        expires_at = campaign_bonus_expiry(offer.campaign, earned_at=row.occurred_at)
+        expires_at = program.expiry(row.occurred_at, offer.campaign)
         pending_until = (
             when["available_at"] if when["available_at"] < expires_at else row.occurred_at
         )

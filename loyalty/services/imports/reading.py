@@ -112,10 +112,10 @@ def rows_resolve_members(rows: list[Row], report: ImportReport) -> list[Row]:
     emails = {r.member for r in rows if "@" in r.member}
     ids = {int(r.member) for r in rows if r.member.isdigit()}
     users = User.objects.filter(is_active=True)
-    by_email = dict(users.filter(email__in=emails).values_list("email", "pk"))
-    known_ids = set(users.filter(pk__in=ids).values_list("pk", flat=True))
+    by_email = dict(users.filter(email__any=emails).values_list("email", "pk"))
+    known_ids = set(users.filter(pk__any=ids).values_list("pk", flat=True))
     accounts = dict(
-        Account.objects.filter(member_id__in=[*by_email.values(), *known_ids]).values_list(
+        Account.objects.filter(member_id__any=[*by_email.values(), *known_ids]).values_list(
             "member_id", "pk"
         )
     )
@@ -142,7 +142,7 @@ def rows_new_only(rows: list[Row], report: ImportReport) -> list[Row]:
     for start in range(0, len(orders), 5000):
         batch = orders[start : start + 5000]
         known |= set(
-            Event.objects.filter(type=EventType.PURCHASE, order_id__in=batch).values_list(
+            Event.objects.filter(type=EventType.PURCHASE, order_id__any=batch).values_list(
                 "order_id", flat=True
             )
         )
