@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import json
 import threading
 from decimal import Decimal
 from io import StringIO
@@ -266,3 +267,19 @@ def test_parallel_chunks_import_everything_once_within_the_budget(settings) -> N
     assert campaign.budget_used == 500  # the last bonus is cut to what was left, no further
     assert sum(bonus.values_list("pending_points", flat=True)) == campaign.budget_used
     assert ledger_offences() == []
+
+
+def test_json_written_by_hand_is_the_same_document() -> None:
+    row = Row(line=2, order_id='A"1\\é', key="k", amount=Decimal(5), currency="EUR",
+              occurred_at=NOW, account_id=1)  # fmt: skip
+    row.credits = [
+        {"part": "tier", "pending": True, "points": 3, "details": {"tier": 'Gold "G"'}},
+        {"part": "campaign:4", "pending": False, "points": 2,
+         "details": {"campaign_id": 4, "campaign": "Ñ\n"}},
+        {"part": "base", "pending": False, "points": 10, "details": {}},
+    ]  # fmt: skip
+
+    for credit in row.credits:
+        by_hand = json.loads(writing._entry_details_json(row, credit, 77))
+        assert by_hand == json.loads(json.dumps(writing._entry_details(row, credit, 77)))
+    assert json.loads(writing._event_body_json(row, 15)) == writing._event_body(row, 15)
