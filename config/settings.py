@@ -144,6 +144,10 @@ if REDIS_URL:
             "KEY_PREFIX": "vafa",
         }
     }
+    # Sessions read from Redis, written through to the database: one query less on every
+    # signed-in page. Only with a shared cache: a per-process cache would keep a signed-out
+    # session alive in the other processes.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
     # An unacknowledged task (its worker died) is handed to another worker after this many

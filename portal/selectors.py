@@ -10,14 +10,15 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from loyalty.models import Account, Campaign, Entry, Tier, TierChange
+from loyalty.models import Account, Campaign, Entry, TierChange
 from loyalty.selectors import account_entries, points_expiring
 from loyalty.services.campaigns import campaigns_live, campaigns_segment
 from loyalty.services.ledger import account_open
+from loyalty.services.program import program_snapshot
 from loyalty.services.tiers import tier_progress
 from loyalty.timing import program_zone
 from referrals.codes import referral_code_for
-from rewards.selectors import rewards_with_eligibility
+from rewards.selectors import rewards_affordable
 
 HAPPY_DAYS = 7
 
@@ -34,8 +35,7 @@ def _campaigns_for(account: Account) -> list[Campaign]:
     segment = campaigns_segment(campaigns=live, account_id=account.pk)
     mine = []
     for campaign in live:
-        tiers = {tier.pk for tier in campaign.tiers.all()}
-        in_tier = not tiers or account.tier_id in tiers
+        in_tier = not campaign.tier_ids or account.tier_id in campaign.tier_ids
         in_segment = not campaign.target_segments or segment in campaign.target_segments
         if in_tier and in_segment:
             mine.append(campaign)
@@ -44,6 +44,8 @@ def _campaigns_for(account: Account) -> list[Campaign]:
 
 def _recent_upgrade(account: Account) -> TierChange | None:
     since = timezone.now() - timedelta(days=HAPPY_DAYS)
+    if account.tier_since is None or account.tier_since < since:
+        return None  # every tier change sets tier_since: nothing moved lately
     changes = TierChange.objects.filter(account=account, direction="up", created_at__gte=since)
     return changes.select_related("to_tier").order_by("-created_at").first()
 
@@ -62,15 +64,14 @@ class Dashboard:
 
 def dashboard(*, member: User) -> Dashboard:
     account = member_account(member=member)
-    tiers = list(Tier.objects.order_by("rank"))
-    rewards = [r for r, verdict in rewards_with_eligibility(account=account) if verdict.eligible]
+    tiers = program_snapshot().tiers
     return Dashboard(
         account=account,
         progress=tier_progress(account=account, tiers=tiers),
         expiring=points_expiring(account=account, days=30),
         campaigns=_campaigns_for(account),
         recent=list(account_entries(account=account).select_related("lot")[:5]),
-        affordable=rewards[:3],
+        affordable=rewards_affordable(account=account, limit=3),
         upgrade=_recent_upgrade(account),
         referral_code=referral_code_for(member=member).code,
     )

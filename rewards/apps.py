@@ -7,3 +7,12 @@ from django.utils.translation import gettext_lazy as _
 class RewardsConfig(AppConfig):
     name = "rewards"
     verbose_name = _("Rewards")
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from rewards.models import Reward
+        from rewards.selectors import catalogue_changed
+
+        post_save.connect(catalogue_changed, sender=Reward, dispatch_uid="catalogue:save")
+        post_delete.connect(catalogue_changed, sender=Reward, dispatch_uid="catalogue:delete")

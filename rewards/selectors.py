@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,6 +48,55 @@ def reward_eligibility(*, reward: Reward, account: Account, redeemed: int) -> El
 
 def rewards_live(*, at: datetime | None = None) -> QuerySet[Reward]:
     return Reward.objects.live(at=at or timezone.now()).select_related("min_tier")
+
+
+# --- the catalogue, shared by every member's pages --------------------------------------
+
+# Each process keeps the active rewards for a moment: the dashboard asks for them on every
+# visit, and they change a few times a day. A save, a delete or a stock change in this
+# process drops them at once (catalogue_changed); other processes see it within this many
+# seconds. Redeeming always re-reads the reward under a lock.
+CATALOGUE_SECONDS = 2.0
+_catalogue: dict[str, tuple[float, list[Reward]]] = {}
+
+
+def rewards_catalogue() -> list[Reward]:
+    """Active rewards with their minimum tier, in catalogue order (windows not applied)."""
+    held = _catalogue.get("rewards")
+    if held and time.monotonic() - held[0] < CATALOGUE_SECONDS:
+        return held[1]
+    rewards = list(Reward.objects.filter(is_active=True).select_related("min_tier"))
+    _catalogue["rewards"] = (time.monotonic(), rewards)
+    return rewards
+
+
+def catalogue_changed(**kwargs: object) -> None:
+    _catalogue.clear()
+
+
+def rewards_affordable(*, account: Account, limit: int, at: datetime | None = None) -> list[Reward]:
+    """The first ``limit`` live rewards ``account`` can redeem now. Per-member limits are
+    counted (one query) only for rewards that pass every other check."""
+    at = at or timezone.now()
+    candidates = [
+        r
+        for r in rewards_catalogue()
+        if (r.active_from is None or r.active_from <= at)
+        and (r.active_until is None or r.active_until > at)
+        and reward_eligibility(reward=r, account=account, redeemed=0).eligible
+    ]
+    limited = [r.pk for r in candidates if r.per_member_limit is not None]
+    counts: dict[int, int] = {}
+    if limited:
+        mine = Redemption.objects.filter(
+            account=account, status=RedemptionStatus.COMPLETED, reward_id__in=limited
+        )
+        counts = dict(mine.values_list("reward_id").annotate(n=Count("pk")).order_by())
+    return [
+        r
+        for r in candidates
+        if reward_eligibility(reward=r, account=account, redeemed=counts.get(r.pk, 0)).eligible
+    ][:limit]
 
 
 def rewards_with_eligibility(

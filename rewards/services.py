@@ -26,7 +26,7 @@ from loyalty.timing import end_of_day, local_date
 from rewards.codes import voucher_code_new
 from rewards.errors import RewardRefused
 from rewards.models import Redemption, RedemptionStatus, Reward, Voucher, VoucherStatus
-from rewards.selectors import reward_eligibility
+from rewards.selectors import catalogue_changed, reward_eligibility
 from rewards.tasks import redemption_email_task
 
 
@@ -54,6 +54,7 @@ def _take_stock(reward: Reward) -> None:
     taken = Reward.objects.filter(pk=reward.pk, stock__gt=0).update(stock=F("stock") - 1)
     if taken != 1:
         raise RewardRefused(_("Out of stock."), code="out_of_stock")
+    transaction.on_commit(catalogue_changed)
 
 
 def _issue_voucher(redemption: Redemption, at: datetime) -> Voucher:
@@ -145,6 +146,7 @@ def redemption_cancel(
     )
     if redemption.reward.stock is not None:
         Reward.objects.filter(pk=redemption.reward_id).update(stock=F("stock") + 1)
+        transaction.on_commit(catalogue_changed)
     Voucher.objects.filter(pk=redemption.voucher.pk).update(status=VoucherStatus.CANCELLED)
     Redemption.objects.filter(pk=redemption.pk).update(
         status=RedemptionStatus.CANCELLED,

@@ -54,8 +54,14 @@ def _english_by_default() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _clean_cache() -> None:
-    """Rate-limit counters live in the cache; every test starts without them."""
+    """Rate-limit counters, the program snapshot and the reward catalogue live in caches;
+    every test starts without them (a rolled-back test sends no signal to drop them)."""
+    from loyalty.services.program import program_changed
+    from rewards.selectors import catalogue_changed
+
     cache.clear()
+    program_changed()
+    catalogue_changed()
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -1,5 +1,5 @@
 """The program's rules as the earning engine reads them on every event: active earning
-rules and live campaigns (with their tiers), kept in the cache as one snapshot.
+rules, live campaigns (with their tiers) and the tiers, kept in the cache as one snapshot.
 
 Every purchase needs them; they change only when staff edit them. Saving or deleting a
 rule, campaign or tier drops the snapshot (``loyalty/handlers.py``), so the next event reads
@@ -14,9 +14,9 @@ from datetime import datetime
 
 from django.core.cache import cache
 
-from loyalty.models import LIVE_CAMPAIGN_STATUSES, Campaign, EarningRule
+from loyalty.models import LIVE_CAMPAIGN_STATUSES, Campaign, EarningRule, Tier
 
-CACHE_KEY = "loyalty:program:v1"
+CACHE_KEY = "loyalty:program:v2"
 CACHE_SECONDS = 300
 
 
@@ -24,12 +24,14 @@ CACHE_SECONDS = 300
 class Program:
     rules: list[EarningRule]
     campaigns: list[Campaign]
+    tiers: list[Tier]  # by rank; for display (tier moves read the table under a lock)
 
 
 def _load() -> Program:
     rules = list(EarningRule.objects.filter(is_active=True).order_by("pk"))
     campaigns = Campaign.objects.filter(status__in=LIVE_CAMPAIGN_STATUSES).order_by("pk")
-    return Program(rules, list(campaigns.prefetch_related("tiers")))
+    tiers = list(Tier.objects.order_by("rank"))
+    return Program(rules, list(campaigns.prefetch_related("tiers")), tiers)
 
 
 # Each process also keeps the snapshot for a moment, so a burst of events reads neither the

@@ -13,6 +13,7 @@ from loyalty.verification import ledger_offences
 from rewards.codes import ALPHABET, voucher_code_new, voucher_code_normalize
 from rewards.errors import RewardRefused
 from rewards.models import Redemption, RedemptionStatus, Reward, Voucher, VoucherStatus
+from rewards.selectors import rewards_affordable
 from rewards.services import redemption_cancel, reward_redeem, voucher_use, vouchers_expire
 from tests.accounts.factories import UserFactory
 from tests.conftest import NOW
@@ -204,3 +205,28 @@ def test_voucher_codes_are_random_readable_and_unique() -> None:
 def test_codes_are_read_as_a_cashier_types_them() -> None:
     assert voucher_code_normalize(" 7kq4m xw9td ") == "7KQ4M-XW9TD"
     assert voucher_code_normalize("7KQ4M-XW9TD") == "7KQ4M-XW9TD"
+
+
+def test_affordable_rewards_follow_stock_limits_and_edits(
+    account, django_capture_on_commit_callbacks
+) -> None:
+    last_one = RewardFactory(points_cost=100, stock=1, sort_order=1)
+    twice = RewardFactory(points_cost=50, per_member_limit=2, sort_order=2)
+    too_dear = RewardFactory(points_cost=5000, sort_order=3)
+    later = RewardFactory(points_cost=10, active_from=NOW + timedelta(days=1), sort_order=4)
+    other = account_open(member=UserFactory())
+    points_credit(account=other, points=500, kind="earn", idempotency_key="other")
+
+    assert rewards_affordable(account=account, limit=3) == [last_one, twice]
+
+    with django_capture_on_commit_callbacks(execute=True):  # someone else takes the last one
+        reward_redeem(account=other, reward=last_one, idempotency_key="o1")
+    for key in ("t1", "t2"):
+        reward_redeem(account=account, reward=twice, idempotency_key=key)
+    account.refresh_from_db()
+    assert rewards_affordable(account=account, limit=3) == []
+
+    too_dear.points_cost = 10
+    too_dear.save()
+    assert rewards_affordable(account=account, limit=3) == [too_dear]
+    assert later in rewards_affordable(account=account, limit=3, at=NOW + timedelta(days=2))
