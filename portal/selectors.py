@@ -18,6 +18,7 @@ from loyalty.services.program import program_snapshot
 from loyalty.services.tiers import tier_progress
 from loyalty.timing import program_zone
 from referrals.codes import referral_code_for
+from referrals.models import ReferralCode
 from rewards.selectors import rewards_affordable
 
 HAPPY_DAYS = 7
@@ -62,8 +63,16 @@ class Dashboard:
     referral_code: str
 
 
+def _referral_code(account: Account, member: User) -> str:
+    try:
+        return account.member.referral_code.code  # read with the account
+    except ReferralCode.DoesNotExist:
+        return referral_code_for(member=member).code
+
+
 def dashboard(*, member: User) -> Dashboard:
-    account = member_account(member=member)
+    with_code = Account.objects.select_related("tier", "member__referral_code")
+    account = with_code.filter(member=member).first() or member_account(member=member)
     tiers = program_snapshot().tiers
     return Dashboard(
         account=account,
@@ -73,7 +82,7 @@ def dashboard(*, member: User) -> Dashboard:
         recent=list(account_entries(account=account).select_related("lot")[:5]),
         affordable=rewards_affordable(account=account, limit=3),
         upgrade=_recent_upgrade(account),
-        referral_code=referral_code_for(member=member).code,
+        referral_code=_referral_code(account, member),
     )
 
 
