@@ -11,3 +11,8 @@ from django.dispatch import Signal
 # Sent after commit for every newly recorded event. Arguments: ``event_id``, ``member_id``,
 # ``type``, ``amount`` (Decimal or None), ``occurred_at``.
 event_recorded = Signal()
+
+# Sent after commit for each chunk of purchases a CSV import wrote (thousands at a time).
+# Argument: ``events``, a list of dicts with the arguments of ``event_recorded``. Receivers
+# should look at them in bulk (one query per chunk, not one per event).
+events_imported = Signal()

@@ -13,9 +13,9 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from loyalty.models import EventType
-from loyalty.signals import event_recorded
+from loyalty.signals import event_recorded, events_imported
 from referrals.attribution import referral_signup_from_request
-from referrals.selectors import referral_waiting
+from referrals.selectors import referral_waiting, referrals_waiting_among
 from referrals.tasks import referral_qualify_task
 
 
@@ -31,6 +31,16 @@ def on_event(
 ) -> None:
     if type == EventType.PURCHASE and referral_waiting(referee_id=member_id):
         referral_qualify_task.delay(member_id, "purchase", str(amount), occurred_at.isoformat())
+
+
+@receiver(events_imported, dispatch_uid="referrals.imported")
+def on_events_imported(sender: Any, *, events: list[dict[str, Any]], **kwargs: Any) -> None:
+    purchases = [e for e in events if e["type"] == EventType.PURCHASE]
+    waiting = referrals_waiting_among(referee_ids={e["member_id"] for e in purchases})
+    for event in purchases:
+        if event["member_id"] in waiting:
+            amount, at = str(event["amount"]), event["occurred_at"].isoformat()
+            referral_qualify_task.delay(event["member_id"], "purchase", amount, at)
 
 
 @receiver(email_confirmed, dispatch_uid="referrals.email_confirmed")

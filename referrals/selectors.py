@@ -138,3 +138,12 @@ def referral_waiting(*, referee_id: int) -> bool:
             [referee_id, ReferralStatus.PENDING, ReferralStatus.REVIEW],
         )
         return cursor.fetchone() is not None
+
+
+def referrals_waiting_among(*, referee_ids: set[int]) -> set[int]:
+    """Which of these members have a referral a purchase could still qualify (one query for
+    a whole chunk of imported purchases)."""
+    waiting = Referral.objects.filter(
+        referee_id__any=referee_ids, status__in=[ReferralStatus.PENDING, ReferralStatus.REVIEW]
+    )
+    return set(waiting.values_list("referee_id", flat=True))

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import F
 from django.urls import reverse
 
 from loyalty.models import Campaign, CampaignKind, Entry, EntryKind, Event, EventType
@@ -20,6 +21,9 @@ from loyalty.services.imports.common import Row
 from loyalty.services.imports.writing import _chunks
 from loyalty.services.ledger import account_open
 from loyalty.verification import ledger_offences
+from referrals.codes import referral_code_for
+from referrals.models import Qualification, Referral, ReferralStatus
+from referrals.services import program_settings, referral_attach
 from tests.accounts.factories import UserFactory
 from tests.conftest import NOW
 from tests.loyalty.factories import (
@@ -283,3 +287,31 @@ def test_json_written_by_hand_is_the_same_document() -> None:
         by_hand = json.loads(writing._entry_details_json(row, credit, 77))
         assert by_hand == json.loads(json.dumps(writing._entry_details(row, credit, 77)))
     assert json.loads(writing._event_body_json(row, 15)) == writing._event_body(row, 15)
+
+
+def test_an_imported_first_purchase_qualifies_a_waiting_referral(
+    django_capture_on_commit_callbacks,
+) -> None:
+    program = program_settings()
+    program.referrer_points, program.referee_points = 200, 100
+    program.qualification = Qualification.FIRST_PURCHASE
+    program.min_purchase_amount = Decimal("20")
+    program.save()
+    referrer = AccountFactory(member__email="rita@example.com").member
+    friend = AccountFactory(member__email="nina@example.com").member
+    referral_attach(referee=friend, code=referral_code_for(member=referrer).code, source="code")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run_import(HEADER + "F1,nina@example.com,19.99,EUR,\n")  # below the minimum
+    assert Referral.objects.get().status == ReferralStatus.PENDING
+    with django_capture_on_commit_callbacks(execute=True):
+        run_import(HEADER + "F2,nina@example.com,25.00,EUR,\nF3,rita@example.com,90,EUR,\n")
+
+    assert Referral.objects.get().status == ReferralStatus.REWARDED
+    paid = Entry.objects.filter(kind=EntryKind.REFERRAL).annotate(
+        total=F("points") + F("pending_points")
+    )
+    assert sorted(paid.values_list("account__member__email", "total")) == [
+        ("nina@example.com", 100),
+        ("rita@example.com", 200),
+    ]

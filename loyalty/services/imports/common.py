@@ -28,5 +28,6 @@ class Row:
     currency: str
     occurred_at: datetime
     account_id: int = 0
+    event_id: int = 0
     member: str = ""
     credits: list[dict[str, Any]] = field(default_factory=list)

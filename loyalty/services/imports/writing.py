@@ -36,6 +36,7 @@ from loyalty.services.imports.common import CHUNK, ImportReport, Row
 from loyalty.services.imports.planning import Program, program_load, row_plan
 from loyalty.services.imports.reading import rows_new_only, rows_resolve_members, rows_validate
 from loyalty.services.tiers import tier_for_points, tier_upgrade_check
+from loyalty.signals import events_imported
 
 # --- writing in bulk ------------------------------------------------------------------------
 
@@ -256,7 +257,7 @@ def _chunk_write(rows: list[Row], program: Program, *, lock_budgets: bool) -> Im
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
     ids = sorted({r.account_id for r in rows})
     locking = Account.objects.select_for_update(of=("self",)).select_related("tier")
-    locking = locking.only("qualifying_points", "tier")  # what planning reads
+    locking = locking.only("member_id", "qualifying_points", "tier")  # what planning reads
     accounts = {a.pk: a for a in locking.filter(pk__any=ids).order_by("pk")}
     _read_budgets(program, lock=lock_budgets)
     _load_participations(program, list(accounts))
@@ -275,13 +276,32 @@ def _chunk_write(rows: list[Row], program: Program, *, lock_budgets: bool) -> Im
     gained = _apply_balances(sums, now)
     _save_campaigns(program, before, now)
     _upgrade_tiers(gained, accounts)
+    _announce(planned, accounts)
     report.imported = len(planned)
     report.points = sum(total[2] for total in sums.values())
     return report
 
 
+def _announce(rows: list[Row], accounts: dict[int, Account]) -> None:
+    """Tell other apps (referrals: a friend's first purchase) once the chunk committed."""
+    events = [
+        {
+            "event_id": row.event_id,
+            "member_id": accounts[row.account_id].member_id,
+            "type": EventType.PURCHASE,
+            "amount": row.amount,
+            "occurred_at": row.occurred_at,
+        }
+        for row in rows
+    ]
+    if events:
+        transaction.on_commit(lambda: events_imported.send(sender=Event, events=events))
+
+
 def _write_orm(rows: list[Row], rules: dict[int, int | None]) -> list[Entry]:
     events = Event.objects.bulk_create([_event(r, rules[r.line]) for r in rows])
+    for row, event in zip(rows, events, strict=True):
+        row.event_id = event.pk
     _lots, entries = _lots_and_entries(rows, events)
     return Entry.objects.bulk_create(entries)
 
@@ -363,6 +383,8 @@ def _write_copy(rows: list[Row], rules: dict[int, int | None], now: datetime) ->
             (row, event_id, [(credit, next(next_lot)) for credit in row.credits])
             for row, event_id in zip(rows, event_ids, strict=True)
         ]
+        for row, event_id, _credits in planned:
+            row.event_id = event_id
         with _copy(raw, "loyalty_event", EVENT_COLUMNS) as copy:
             for row, event_id, _credits in planned:
                 copy.write_row(_event_tuple(row, event_id, rules[row.line], now))
