@@ -14,7 +14,15 @@ from django.db import connection
 from django.db.models import F
 from django.urls import reverse
 
-from loyalty.models import Campaign, CampaignKind, Entry, EntryKind, Event, EventType
+from loyalty.models import (
+    Campaign,
+    CampaignKind,
+    Entry,
+    EntryKind,
+    Event,
+    EventType,
+    MemberSegment,
+)
 from loyalty.services.earning import EventInput, event_record
 from loyalty.services.imports import events_import, rows_read, writing
 from loyalty.services.imports.common import Row
@@ -314,4 +322,23 @@ def test_an_imported_first_purchase_qualifies_a_waiting_referral(
     assert sorted(paid.values_list("account__member__email", "total")) == [
         ("nina@example.com", 100),
         ("rita@example.com", 200),
+    ]
+
+
+def test_imported_purchases_honour_segment_targeted_campaigns() -> None:
+    CampaignFactory(
+        kind=CampaignKind.FIXED_BONUS, multiplier=None, bonus_points=25, target_segments=["loyal"]
+    )
+    loyal = AccountFactory(member__email="loyal@example.com")
+    AccountFactory(member__email="other@example.com")
+    MemberSegment.objects.create(
+        account=loyal, recency=4, frequency=4, monetary=4, label="loyal",
+        last_purchase_at=NOW, purchases=3, spend=Decimal(100), computed_at=NOW,
+    )  # fmt: skip
+
+    run_import(HEADER + "S1,loyal@example.com,10,EUR,\nS2,other@example.com,10,EUR,\n")
+
+    bonus = Entry.objects.filter(kind=EntryKind.BONUS, details__part__startswith="campaign")
+    assert list(bonus.values_list("account__member__email", "pending_points")) == [
+        ("loyal@example.com", 25)
     ]

@@ -31,6 +31,7 @@ class Program:
     budgets: dict[int, int | None] = field(default_factory=dict)
     taken: dict[tuple[int, int], int] = field(default_factory=dict)
     joined: dict[tuple[int, int], int] = field(default_factory=dict)
+    segments: dict[int, str] = field(default_factory=dict)  # account id → RFM label
     return_days: int = 0
     zone: Any = None
     expiries: dict[tuple[int | None, date], datetime] = field(default_factory=dict)
@@ -145,6 +146,7 @@ def row_plan(row: Row, account: Account, program: Program, now: datetime) -> str
         base=base,
         amount=row.amount,
         tier_id=account.tier_id,
+        segment=program.segments.get(account.pk),
     )
     for offer in offers:
         expires_at = program.expiry(row.occurred_at, offer.campaign)

@@ -30,6 +30,7 @@ from loyalty.models import (
     EventType,
     Lot,
     LotState,
+    MemberSegment,
     Tier,
 )
 from loyalty.services.imports.common import CHUNK, ImportReport, Row
@@ -92,6 +93,13 @@ def _load_participations(program: Program, account_ids: list[int]) -> None:
     for campaign_id, account_id, points, events in rows:
         program.taken[campaign_id, account_id] = points
         program.joined[campaign_id, account_id] = events
+
+
+def _load_segments(program: Program, account_ids: list[int]) -> None:
+    """RFM labels, read only when a campaign targets segments (as the events API does)."""
+    if any(campaign.target_segments for campaign in program.campaigns):
+        labels = MemberSegment.objects.filter(account_id__any=account_ids)
+        program.segments = dict(labels.values_list("account_id", "label"))
 
 
 def _event_body(row: Row, points: int) -> dict[str, Any]:
@@ -248,7 +256,7 @@ def _import_chunk(rows: list[Row], program: Program) -> ImportReport:
 @transaction.atomic
 def _chunk_write(rows: list[Row], program: Program, *, lock_budgets: bool) -> ImportReport:
     report, now = ImportReport(), timezone.now()
-    program = replace(program, budgets={}, taken={}, joined={})  # this chunk's own state
+    program = replace(program, budgets={}, taken={}, joined={}, segments={})  # this chunk's
     if connection.vendor == "postgresql":
         # A chunk's commit does not wait for its WAL flush (most of a chunk's commit time).
         # Safe here: a database crash can lose only the last chunks, never half of one, and
@@ -261,6 +269,7 @@ def _chunk_write(rows: list[Row], program: Program, *, lock_budgets: bool) -> Im
     accounts = {a.pk: a for a in locking.filter(pk__any=ids).order_by("pk")}
     _read_budgets(program, lock=lock_budgets)
     _load_participations(program, list(accounts))
+    _load_segments(program, list(accounts))
     before = dict(program.budgets)
     planned = []
     for row in rows:
