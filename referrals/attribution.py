@@ -1,5 +1,6 @@
 """Who brought a new member: a code typed at sign-up wins, else the signed attribution
-cookie set when a referral link was opened (first or last click, within the window)."""
+cookie set when a referral link was opened (first or last click, within the window). A
+typed code that is the cookie's own code counts as the link (or invite) it came from."""
 
 from __future__ import annotations
 
@@ -50,16 +51,24 @@ def attribution_write(
     )
 
 
+def _source(*, typed: str, cookie: dict[str, Any]) -> tuple[str, str, int | None]:
+    """``(code, source, invite id)``. A typed code wins over the cookie, unless it is the
+    cookie's own code: then the visit it came from (link or invite) is kept."""
+    cookie_code = cookie.get("code", "")
+    if typed and typed.upper() != cookie_code.upper():
+        return typed, "code", None
+    invite_id = cookie.get("invite")
+    return cookie_code, "invite" if invite_id else "link", invite_id
+
+
 def referral_signup_from_request(*, request: HttpRequest | None, referee: User) -> Referral | None:
     if request is None:
         return None
     typed = (request.POST.get("referral_code") or "").strip()
     cookie = attribution_read(request, program_settings()) or {}
-    code = typed or cookie.get("code", "")
+    code, source, invite_id = _source(typed=typed, cookie=cookie)
     if not code:
         return None
-    source = "code" if typed else ("invite" if cookie.get("invite") else "link")
-    invite_id = cookie.get("invite") if not typed else None
     return referral_attach(
         referee=referee,
         code=code,

@@ -54,7 +54,9 @@ class LandingView(TemplateView):
         invite_id = int(invite) if invite.isdigit() else None
         click_record(code=found, ip_hash=request_ip_hash(request), invite_id=invite_id)
         program = program_settings()
-        form = ReferralSignupForm(initial={"referral_code": found.code})
+        # The field stays empty: the signed cookie carries the link (source, invite, first
+        # click); a code pre-filled here would come back as a typed one and override it.
+        form = ReferralSignupForm()
         context = self.get_context_data(
             code=found,
             program=program,
