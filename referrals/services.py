@@ -248,10 +248,17 @@ def _invite_skip_reason(email: str, referrer: User, seen: set[str]) -> str:
     return ""
 
 
+def _member_lock(*, member_id: int) -> None:
+    """Hold the member's row until commit (``FOR NO KEY UPDATE``: rows that merely point
+    at the member, such as their invites, can still be written by others)."""
+    User.objects.select_for_update(no_key=True).filter(pk=member_id).values_list("pk").get()
+
+
 @transaction.atomic
 def invites_send(*, referrer: User, emails: list[str], message: str) -> InviteReport:
     """Invite friends by email, within the daily limit; each gets an email with the link."""
     program = program_settings()
+    _member_lock(member_id=referrer.pk)  # concurrent submissions count one after another
     today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     used = Invite.objects.filter(referrer=referrer, created_at__gte=today).count()
     wanted = list(dict.fromkeys(email_normalize(e) for e in emails if e.strip()))
