@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from importlib import import_module
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
 
 from accounts.models import User
 from loyalty.models import Campaign, CampaignStatus, Entry, EntryKind
 from loyalty.services.ledger import account_open, points_credit
+from referrals.codes import referral_code_for
 from referrals.models import ProgramSettings, Referral, ReferralCode, ReferralStatus
 from rewards.models import RedemptionStatus
 from rewards.services import reward_redeem
@@ -62,6 +67,13 @@ def change_campaign(client, campaign: Campaign, name: str):
         "stackable": "",
     }
     return client.post(reverse("admin:loyalty_campaign_change", args=[campaign.pk]), data)
+
+
+def change_code(client, code: ReferralCode, new: str):
+    """Post the referral code form as the admin page would: a vanity code for the member."""
+    url = reverse("admin:referrals_referralcode_change", args=[code.pk])
+    data = {"member": code.member_id, "code": new, "is_vanity": "on", "is_active": "on"}
+    return client.post(url, data)
 
 
 # --- Support --------------------------------------------------------------------------------
@@ -139,6 +151,27 @@ def test_support_cannot_change_a_members_account_details(client, account) -> Non
     assert member.email != "x@example.com"
 
 
+def test_support_cannot_add_or_change_referral_codes(client) -> None:
+    member = UserFactory()
+    code = referral_code_for(member=member)
+    generated = code.code
+    client.force_login(staff_in("Support"))
+
+    page = client.get(reverse("admin:referrals_referralcode_change", args=[code.pk]))
+    posted = change_code(client, code, "SUMMER26")
+    added = client.post(
+        reverse("admin:referrals_referralcode_add"),
+        {"member": UserFactory().pk, "code": "PARTNER", "is_vanity": "on", "is_active": "on"},
+    )
+
+    assert page.status_code == 200  # may look, read-only
+    assert 'name="_save"' not in page.content.decode()
+    assert (posted.status_code, added.status_code) == (403, 403)
+    code.refresh_from_db()
+    assert (code.code, code.is_vanity) == (generated, False)
+    assert ReferralCode.objects.count() == 1
+
+
 # --- Marketing ------------------------------------------------------------------------------
 
 
@@ -165,6 +198,50 @@ def test_marketing_runs_rewards_rules_tiers_referral_settings_and_analytics(clie
         reverse("email_preview_index"),
     ):
         assert client.get(url).status_code == 200, url
+
+
+def test_marketing_sets_vanity_referral_codes(client) -> None:
+    influencer, partner = UserFactory(), UserFactory()
+    code = referral_code_for(member=influencer)
+    ReferralCode.objects.create(member=UserFactory(), code="TAKEN")
+    client.force_login(staff_in("Marketing"))
+
+    changed = change_code(client, code, "Summer26")
+    clash = change_code(client, code, "taken")
+    added = client.post(
+        reverse("admin:referrals_referralcode_add"),
+        {"member": partner.pk, "code": "PARTNER", "is_vanity": "on", "is_active": "on"},
+    )
+
+    assert (changed.status_code, added.status_code) == (302, 302)
+    assert clash.context["adminform"].form.errors["code"] == [
+        "This code is taken (codes ignore letter case)."
+    ]
+    code.refresh_from_db()
+    assert (code.code, code.is_vanity) == ("Summer26", True)
+    assert referral_code_for(member=partner).code == "PARTNER"
+    assert client.get("/r/summer26/").context["code"] == code
+
+
+def test_vanity_code_permissions_migration_is_reversible() -> None:
+    migration = import_module("config.migrations.0004_marketing_vanity_codes")
+    state = MigrationLoader(connection).project_state(("config", "0004_marketing_vanity_codes"))
+    editor = SimpleNamespace(connection=connection)
+    marketing = Group.objects.get(name="Marketing")
+
+    def codes() -> set[str]:
+        return set(
+            marketing.permissions.filter(codename__endswith="_referralcode").values_list(
+                "codename", flat=True
+            )
+        )
+
+    assert codes() == {"add_referralcode", "change_referralcode"}
+    migration.revoke(state.apps, editor)
+    assert codes() == set()
+    assert marketing.permissions.filter(codename="change_programsettings").exists()
+    migration.grant(state.apps, editor)
+    assert codes() == {"add_referralcode", "change_referralcode"}
 
 
 def test_marketing_cannot_adjust_points_nor_see_the_ledger(client, account) -> None:
