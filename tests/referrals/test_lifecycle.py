@@ -315,6 +315,30 @@ def test_burst_of_signups_on_one_code_goes_to_review(referrer, program) -> None:
     assert statuses == [ReferralStatus.PENDING, ReferralStatus.PENDING, ReferralStatus.REVIEW]
 
 
+def test_a_check_first_firing_at_qualification_sends_to_review(
+    referrer, django_capture_on_commit_callbacks
+) -> None:
+    network = ip_hash("203.0.113.7")
+    referral = attach(referrer, "x@example.com", ip=network)
+    assert (referral.status, referral.flags) == (ReferralStatus.PENDING, [])
+    LoginTrace.objects.create(user=referrer, ip_hash=network)  # later, from the same network
+
+    with django_capture_on_commit_callbacks(execute=True):
+        buy(referral.referee, "40.00", "first")
+
+    referral.refresh_from_db()
+    assert referral.status == ReferralStatus.REVIEW
+    assert rules(referral) == ["same_network"]
+    assert referral.qualified_at is not None
+    assert (referral.rewarded_at, referral.referrer_points, referral.referee_points) == (
+        None,
+        0,
+        0,
+    )
+    assert (referral_points(referrer), referral_points(referral.referee)) == (0, 0)
+    assert mail.outbox == []
+
+
 def test_flagged_referral_is_not_rewarded_until_approved(referrer) -> None:
     referral = attach(referrer, "temp@mailinator.com")
     referral_qualify(referee_id=referral.referee_id, trigger="purchase", amount=Decimal("40"))
