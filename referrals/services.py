@@ -1,9 +1,12 @@
 """Every write of the referral program.
 
 Lifecycle: pending (signed up) → qualified → rewarded, or review (a fraud check fired;
-staff approve or reject), rejected, expired (did not qualify in time). Rewards go through
-the ledger with keys derived from the referral, so a referral is never rewarded twice,
-whatever is replayed."""
+staff approve or reject), rejected, expired (did not qualify in time). ``qualified`` is
+passed through in the transaction that pays both sides; a referral that qualified while a
+check fired waits in review with ``qualified_at`` set, and points held for the return
+window are pending in the ledger, not in the referral. Rewards go through the ledger with
+keys derived from the referral, so a referral is never rewarded twice, whatever is
+replayed."""
 
 from __future__ import annotations
 
