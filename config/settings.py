@@ -184,6 +184,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING below (JSON, redacted)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Campaign announcement emails sent by each worker (Celery rate limit, e.g. "20/s",
+# "600/m"); empty: no limit. Not CELERY_-prefixed: it is ours, not a Celery setting.
+ANNOUNCEMENT_EMAIL_RATE_LIMIT = env.str("ANNOUNCEMENT_EMAIL_RATE_LIMIT", default="20/s")
 
 # --- Auth and allauth -------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -1,5 +1,6 @@
 """Emails of the loyalty app: what each says is in templates/emails/; here we gather the
-facts and send. Each function takes ids, re-reads the truth and may decide not to send."""
+facts and send. Each function takes ids, re-reads the truth and may decide not to send;
+``token`` (the sending task's id) claims the email in its send log, so it goes out once."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 from accounts.emails import email_send
 from accounts.services import marketing_headers, unsubscribe_url
 from loyalty.models import AnnouncementDelivery, Event, ExpiryReminder, Lot, TierChange
+from loyalty.services.email_log import email_send_once
 from loyalty.timing import end_of_day, last_valid_day
 
 PORTAL = "/"
@@ -37,7 +39,7 @@ def expiry_reminder_email_send(*, reminder: ExpiryReminder) -> bool:
     return True
 
 
-def tier_change_email_send(*, change_id: int) -> None:
+def tier_change_email_send(*, change_id: int, token: str = "") -> None:
     change = (
         TierChange.objects.select_related("account__member", "to_tier", "from_tier")
         .filter(pk=change_id)
@@ -46,31 +48,37 @@ def tier_change_email_send(*, change_id: int) -> None:
     if change is None:
         return
     template = "tier_up" if change.direction == TierChange.Direction.UP else "tier_down"
-    email_send(
+    email_send_once(
         user=change.account.member,
         template=template,
+        key=change.pk,
+        token=token,
         context={"tier": change.to_tier, "previous": change.from_tier, "portal_url": _portal()},
     )
 
 
-def birthday_email_send(*, event_id: int) -> None:
+def birthday_email_send(*, event_id: int, token: str = "") -> None:
     event = Event.objects.select_related("account__member").filter(pk=event_id).first()
     if event is None or event.points_awarded <= 0:
         return
-    email_send(
+    email_send_once(
         user=event.account.member,
         template="birthday",
+        key=event.pk,
+        token=token,
         context={"points": event.points_awarded, "portal_url": _portal()},
     )
 
 
-def points_earned_email_send(*, event_id: int) -> None:
+def points_earned_email_send(*, event_id: int, token: str = "") -> None:
     event = Event.objects.select_related("account__member").filter(pk=event_id).first()
     if event is None or event.points_awarded <= 0 or not event.account.member.email_points_earned:
         return
-    email_send(
+    email_send_once(
         user=event.account.member,
         template="points_earned",
+        key=event.pk,
+        token=token,
         context={
             "event": event,
             "points": event.points_awarded,

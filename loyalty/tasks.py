@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 from accounts.tasks import EMAIL_RETRY as ACCOUNT_EMAIL_RETRY
@@ -53,10 +54,10 @@ def tiers_recompute_task(as_of: str | None = None) -> dict[str, int]:
 
 
 @shared_task(**JOB)
-def expiry_reminders_task(as_of: str | None = None) -> int:
+def expiry_reminders_task(as_of: str | None = None, batch_size: int = 1000) -> int:
     from loyalty.services.notifications import expiry_reminders_send
 
-    return expiry_reminders_send(as_of=_as_of(as_of))
+    return expiry_reminders_send(as_of=_as_of(as_of), batch_size=batch_size)
 
 
 @shared_task(**JOB)
@@ -81,52 +82,44 @@ def signup_bonus_task(member_id: int) -> None:
 
 
 # --- emails ------------------------------------------------------------------------------------
+# Each email claims its send-log row before sending (``token``: this task's id, which a
+# redelivery after a crash keeps) and confirms it after: a second run sends nothing.
+
+
+def _token(task: Task) -> str:
+    return task.request.id or ""
 
 
 @shared_task(**EMAIL_RETRY)
-def expiry_reminder_email_task(reminder_id: int) -> None:
-    from loyalty.emails import expiry_reminder_email_send
-    from loyalty.services.notifications import expiry_reminder_claim, expiry_reminder_unclaim
+def expiry_reminder_email_task(self: Task, reminder_id: int) -> None:
+    from loyalty.services.notifications import expiry_reminder_email
 
-    if (reminder := expiry_reminder_claim(reminder_id=reminder_id)) is None:
-        return
-    try:
-        expiry_reminder_email_send(reminder=reminder)
-    except Exception:
-        expiry_reminder_unclaim(reminder_id=reminder_id)  # let the retry send it
-        raise
+    expiry_reminder_email(reminder_id=reminder_id, token=_token(self))
 
 
-@shared_task(**EMAIL_RETRY, rate_limit="20/s")
-def announcement_email_task(delivery_id: int) -> None:
-    from loyalty.emails import announcement_email_send
-    from loyalty.services.notifications import announcement_claim, announcement_unclaim
+@shared_task(**EMAIL_RETRY, rate_limit=settings.ANNOUNCEMENT_EMAIL_RATE_LIMIT or None)
+def announcement_email_task(self: Task, delivery_id: int) -> None:
+    from loyalty.services.notifications import announcement_email
 
-    if (delivery := announcement_claim(delivery_id=delivery_id)) is None:
-        return
-    try:
-        announcement_email_send(delivery=delivery)
-    except Exception:
-        announcement_unclaim(delivery_id=delivery_id)
-        raise
+    announcement_email(delivery_id=delivery_id, token=_token(self))
 
 
 @shared_task(**EMAIL_RETRY)
-def tier_change_email_task(change_id: int) -> None:
+def tier_change_email_task(self: Task, change_id: int) -> None:
     from loyalty.emails import tier_change_email_send
 
-    tier_change_email_send(change_id=change_id)
+    tier_change_email_send(change_id=change_id, token=_token(self))
 
 
 @shared_task(**EMAIL_RETRY)
-def birthday_email_task(event_id: int) -> None:
+def birthday_email_task(self: Task, event_id: int) -> None:
     from loyalty.emails import birthday_email_send
 
-    birthday_email_send(event_id=event_id)
+    birthday_email_send(event_id=event_id, token=_token(self))
 
 
 @shared_task(**EMAIL_RETRY)
-def points_earned_email_task(event_id: int) -> None:
+def points_earned_email_task(self: Task, event_id: int) -> None:
     from loyalty.emails import points_earned_email_send
 
-    points_earned_email_send(event_id=event_id)
+    points_earned_email_send(event_id=event_id, token=_token(self))

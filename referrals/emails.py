@@ -7,7 +7,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.emails import absolute_url, email_render, email_send
+from accounts.emails import absolute_url, email_render
+from loyalty.services.email_log import email_send_once
 from referrals.codes import referral_code_for
 from referrals.models import Invite, Referral
 from referrals.selectors import referral_link
@@ -39,15 +40,19 @@ def invite_email_send(*, invite_id: int) -> None:
     Invite.objects.filter(pk=invite.pk, sent_at__isnull=True).update(sent_at=timezone.now())
 
 
-def referral_rewarded_emails_send(*, referral_id: int) -> None:
+def referral_rewarded_emails_send(*, referral_id: int, token: str = "") -> None:
+    """Tell both sides what they earned; each email is logged on its own, so a retry after
+    the second failed does not send the first again."""
     referral = Referral.objects.select_related("referrer", "referee").filter(pk=referral_id).first()
     if referral is None:
         return
     portal = absolute_url(reverse("home"))
     if referral.referrer_points:
-        email_send(
+        email_send_once(
             user=referral.referrer,
             template="referral_rewarded_referrer",
+            key=referral.pk,
+            token=token,
             context={
                 "referral": referral,
                 "friend": referral.referee.first_name or "",
@@ -56,9 +61,11 @@ def referral_rewarded_emails_send(*, referral_id: int) -> None:
             },
         )
     if referral.referee_points:
-        email_send(
+        email_send_once(
             user=referral.referee,
             template="referral_rewarded_referee",
+            key=referral.pk,
+            token=token,
             context={
                 "referral": referral,
                 "friend": referral.referrer.first_name or "",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.utils.dateparse import parse_datetime
 
 from accounts.tasks import EMAIL_RETRY
@@ -12,13 +12,13 @@ from referrals.emails import invite_email_send, referral_rewarded_emails_send
 
 
 @shared_task(acks_late=True, **EMAIL_RETRY)
-def invite_email_task(invite_id: int) -> None:
+def invite_email_task(self: Task, invite_id: int) -> None:
     invite_email_send(invite_id=invite_id)
 
 
 @shared_task(acks_late=True, **EMAIL_RETRY)
-def referral_rewarded_email_task(referral_id: int) -> None:
-    referral_rewarded_emails_send(referral_id=referral_id)
+def referral_rewarded_email_task(self: Task, referral_id: int) -> None:
+    referral_rewarded_emails_send(referral_id=referral_id, token=self.request.id or "")
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from accounts.emails import absolute_url, email_send
+from accounts.emails import absolute_url
+from loyalty.services.email_log import email_send_once
 from loyalty.timing import last_valid_day
 from rewards.models import Redemption
 
 
-def redemption_email_send(*, redemption_id: int) -> None:
+def redemption_email_send(*, redemption_id: int, token: str = "") -> None:
+    """Send the voucher of a redemption, once (``token``: the sending task's id)."""
     redemption = (
         Redemption.objects.select_related("reward", "voucher", "account__member")
         .filter(pk=redemption_id)
@@ -17,9 +19,11 @@ def redemption_email_send(*, redemption_id: int) -> None:
     )
     if redemption is None or not hasattr(redemption, "voucher"):
         return
-    email_send(
+    email_send_once(
         user=redemption.account.member,
         template="redemption",
+        key=redemption.pk,
+        token=token,
         context={
             "redemption": redemption,
             "voucher": redemption.voucher,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.utils.dateparse import parse_datetime
 
 from accounts.tasks import EMAIL_RETRY
@@ -10,8 +10,8 @@ from rewards.emails import redemption_email_send
 
 
 @shared_task(acks_late=True, **EMAIL_RETRY)
-def redemption_email_task(redemption_id: int) -> None:
-    redemption_email_send(redemption_id=redemption_id)
+def redemption_email_task(self: Task, redemption_id: int) -> None:
+    redemption_email_send(redemption_id=redemption_id, token=self.request.id or "")
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)

@@ -1,5 +1,5 @@
 """Models of the loyalty app, one module per seam: the ledger, earning (rules, tiers,
-campaigns) and integrations (API keys, events)."""
+campaigns), integrations (API keys, events) and the send logs of emails."""
 
 from loyalty.models.earning import (
     LIVE_CAMPAIGN_STATUSES,
@@ -14,6 +14,7 @@ from loyalty.models.earning import (
     Tier,
     TierChange,
 )
+from loyalty.models.emails import EMAIL_CLAIM_LEASE, SendLogQuerySet, SentEmail
 from loyalty.models.integrations import ApiKey, ApiReplay, Event
 from loyalty.models.ledger import (
     DEBIT_KINDS,
@@ -32,6 +33,7 @@ from loyalty.models.segments import MemberSegment, SegmentLabel
 __all__ = [
     "DEBIT_KINDS",
     "EARNING_KINDS",
+    "EMAIL_CLAIM_LEASE",
     "LIVE_CAMPAIGN_STATUSES",
     "Account",
     "Allocation",
@@ -54,6 +56,8 @@ __all__ = [
     "LotState",
     "MemberSegment",
     "SegmentLabel",
+    "SendLogQuerySet",
+    "SentEmail",
     "Tier",
     "TierChange",
 ]

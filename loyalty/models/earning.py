@@ -9,6 +9,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TimeStampedModel
+from loyalty.models.emails import SendLog
 
 
 class EventType(models.TextChoices):
@@ -297,20 +298,25 @@ class CampaignParticipation(models.Model):
         return f"{self.campaign_id}/{self.account_id}: {self.points}"
 
 
-class AnnouncementDelivery(models.Model):
+class AnnouncementDelivery(SendLog):
     """One campaign announcement email to one member: the send log that lets a crashed
     announcement resume without sending anybody a second copy."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
     member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(_("queued at"), auto_now_add=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("announcement delivery")
         verbose_name_plural = _("announcement deliveries")
         constraints = [
             models.UniqueConstraint(fields=["campaign", "member"], name="delivery_once_per_member")
+        ]
+        indexes = [
+            models.Index(
+                fields=["campaign", "id"],
+                condition=Q(sent_at__isnull=True),
+                name="delivery_unsent_idx",
+            )
         ]
 
     def __str__(self) -> str:

@@ -23,6 +23,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TimeStampedModel
+from loyalty.models.emails import SendLog
 
 
 class Account(TimeStampedModel):
@@ -278,20 +279,23 @@ class Allocation(models.Model):
         return f"{self.entry_id} → lot {self.lot_id}: {self.points}"
 
 
-class ExpiryReminder(models.Model):
+class ExpiryReminder(SendLog):
     """A "points expiring soon" email: at most one per member and expiry date."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="expiry_reminders")
     expires_on = models.DateField(_("last valid day"))
     points = models.BigIntegerField(_("points"))
-    created_at = models.DateTimeField(_("queued at"), auto_now_add=True)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("expiry reminder")
         verbose_name_plural = _("expiry reminders")
         constraints = [
             models.UniqueConstraint(fields=["account", "expires_on"], name="reminder_once_per_date")
+        ]
+        indexes = [
+            models.Index(
+                fields=["id"], condition=Q(sent_at__isnull=True), name="reminder_unsent_idx"
+            )
         ]
 
     def __str__(self) -> str:

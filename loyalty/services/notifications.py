@@ -1,22 +1,29 @@
 """Scheduled jobs that tell members things: points expiring soon, birthdays, campaign
 announcements, tier upgrades after pending points were released.
 
-Each is idempotent and resumable. Work is selected with set-based queries, recorded in a
-send log with a unique key (one reminder per member and expiry date, one announcement per
-member and campaign, one birthday bonus per member and year), and each email is its own
-Celery task that claims its log row before sending, so a crash or a second run never
-sends a second copy."""
+Each is idempotent and resumable. Work is selected with set-based queries in bounded
+batches, recorded in a send log with a unique key (one reminder per member and expiry
+date, one announcement per member and campaign, one birthday email per birthday event,
+logged with its points), and each email is its own Celery task, queued after commit, that
+claims its log row before sending and confirms it after (``loyalty.models.emails``). A
+second run sends nothing; a run after a crash queues again what was lost, including
+claims whose sender died before confirming."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from functools import partial
 
+from celery import Task
 from django.conf import settings
-from django.db.models import Q, Sum
+from django.db import transaction
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
+from loyalty.emails import announcement_email_send, expiry_reminder_email_send
 from loyalty.models import (
     AnnouncementDelivery,
     Campaign,
@@ -24,9 +31,12 @@ from loyalty.models import (
     EventType,
     ExpiryReminder,
     Lot,
+    SendLogQuerySet,
+    SentEmail,
 )
 from loyalty.services.campaigns import campaigns_due_status
 from loyalty.services.earning import EventInput, event_record_once
+from loyalty.services.email_log import email_once
 from loyalty.services.ledger import account_for_member
 from loyalty.tasks import (
     announcement_email_task,
@@ -36,60 +46,80 @@ from loyalty.tasks import (
 from loyalty.timing import last_valid_day, local_date
 
 BATCH = 1000
-# An email queued this long ago and still unsent was lost (a crash, a purged queue):
-# queue it again. Fresh ones are queued once, by the run that created them.
-STALE = timedelta(hours=1)
+# Birthday emails not sent within this long after the points are dropped, not re-queued.
+BIRTHDAY_EMAIL_WINDOW = timedelta(days=2)
 
 
-def _to_queue(unsent, *, run_started: datetime):
-    """Log rows to enqueue now: the ones this run created, and stale leftovers."""
-    return unsent.filter(Q(created_at__gte=run_started) | Q(created_at__lt=run_started - STALE))
+# --- queueing --------------------------------------------------------------------------------
+
+
+def _enqueue(task: Task, args: list[int]) -> None:
+    for arg in args:
+        task.delay(arg)
+
+
+def _queue(rows: QuerySet, *, task: Task, arg: str = "pk", size: int = BATCH) -> int:
+    """Enqueue ``task`` for every row, after commit, walking the rows by id in batches
+    (``arg``: the field passed to the task)."""
+    fields = ("pk",) if arg == "pk" else ("pk", arg)
+    queued, last = 0, 0
+    while batch := list(rows.filter(pk__gt=last).order_by("pk").values_list(*fields)[:size]):
+        transaction.on_commit(partial(_enqueue, task, [int(row[-1]) for row in batch]))
+        queued += len(batch)
+        last = batch[-1][0]
+    return queued
 
 
 # --- points expiring soon ------------------------------------------------------------------
 
 
-def _due_reminders(as_of: datetime, days: int) -> dict[tuple[int, date], int]:
-    soon = Lot.objects.spendable(as_of=as_of).filter(expires_at__lte=as_of + timedelta(days=days))
-    rows = soon.values("account_id", "expires_at").annotate(points=Sum("remaining")).order_by()
+def _account_ranges(lots: QuerySet, *, size: int) -> Iterator[tuple[int, int]]:
+    """``(after, upto]`` ranges of account ids holding ``size`` accounts of ``lots`` each."""
+    after = 0
+    accounts = lots.order_by("account_id").values_list("account_id", flat=True).distinct()
+    while ids := list(accounts.filter(account_id__gt=after)[:size]):
+        yield after, ids[-1]
+        after = ids[-1]
+
+
+def _reminders_create(lots: QuerySet, *, after: int, upto: int) -> None:
+    """Log the reminders of the accounts in ``(after, upto]``: one per member and date."""
+    rows = lots.filter(account_id__gt=after, account_id__lte=upto)
+    sums = rows.values("account_id", "expires_at").annotate(points=Sum("remaining")).order_by()
     due: dict[tuple[int, date], int] = defaultdict(int)
-    for row in rows.iterator(chunk_size=2000):
+    for row in sums:
         due[(row["account_id"], last_valid_day(row["expires_at"]))] += row["points"]
-    return due
+    ExpiryReminder.objects.bulk_create(
+        [ExpiryReminder(account_id=a, expires_on=d, points=p) for (a, d), p in due.items()],
+        ignore_conflicts=True,
+    )
 
 
-def expiry_reminders_send(*, as_of: datetime | None = None, days: int | None = None) -> int:
+def expiry_reminders_send(
+    *, as_of: datetime | None = None, days: int | None = None, batch_size: int = BATCH
+) -> int:
     """Queue one reminder per member and expiry date for points expiring within ``days``
-    (``EXPIRY_REMINDER_DAYS``); reminders already queued are never queued again."""
+    (``EXPIRY_REMINDER_DAYS``), walking accounts in id ranges of ``batch_size``; a
+    reminder is queued again only if it was lost or its sender died."""
     as_of = as_of or timezone.now()
     run_started = timezone.now()
     days = settings.EXPIRY_REMINDER_DAYS if days is None else days
-    due = list(_due_reminders(as_of, days).items())
-    for start in range(0, len(due), BATCH):
-        chunk = due[start : start + BATCH]
-        ExpiryReminder.objects.bulk_create(
-            [ExpiryReminder(account_id=a, expires_on=d, points=p) for (a, d), p in chunk],
-            ignore_conflicts=True,
-        )
-    unsent = ExpiryReminder.objects.filter(sent_at__isnull=True, expires_on__gte=local_date(as_of))
-    ids = list(_to_queue(unsent, run_started=run_started).values_list("pk", flat=True))
-    for reminder_id in ids:
-        expiry_reminder_email_task.delay(reminder_id)
-    return len(ids)
+    soon = Lot.objects.spendable(as_of=as_of).filter(expires_at__lte=as_of + timedelta(days=days))
+    for after, upto in _account_ranges(soon, size=batch_size):
+        _reminders_create(soon, after=after, upto=upto)
+    current = ExpiryReminder.objects.filter(expires_on__gte=local_date(as_of))
+    rows = current.to_queue(run_started=run_started, now=timezone.now())
+    return _queue(rows, task=expiry_reminder_email_task, size=batch_size)
 
 
-def expiry_reminder_claim(*, reminder_id: int) -> ExpiryReminder | None:
-    """Mark a reminder sent if nobody did; the caller sends the email only if it got one."""
-    claimed = ExpiryReminder.objects.filter(pk=reminder_id, sent_at__isnull=True).update(
-        sent_at=timezone.now()
-    )
-    if claimed != 1:
-        return None
-    return ExpiryReminder.objects.select_related("account__member").get(pk=reminder_id)
+def expiry_reminder_email(*, reminder_id: int, token: str = "") -> bool:
+    """Send one reminder unless it was sent or is being sent (claim, send, confirm)."""
 
+    def send() -> bool:
+        reminder = ExpiryReminder.objects.select_related("account__member").get(pk=reminder_id)
+        return expiry_reminder_email_send(reminder=reminder)
 
-def expiry_reminder_unclaim(*, reminder_id: int) -> None:
-    ExpiryReminder.objects.filter(pk=reminder_id).update(sent_at=None)
+    return email_once(rows=ExpiryReminder.objects.all(), pk=reminder_id, send=send, token=token)
 
 
 # --- birthdays -----------------------------------------------------------------------------
@@ -110,55 +140,83 @@ def _is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
-def birthday_bonuses_award(*, as_of: datetime | None = None) -> int:
-    """Award the birthday rule's points to members whose birthday is today (program time);
-    once per member and year, whatever the number of runs."""
-    as_of = as_of or timezone.now()
-    today = local_date(as_of)
-    awarded = 0
-    for member in _birthday_members(today).iterator(chunk_size=500):
+def _birthday_award(member: User, *, year: int, as_of: datetime) -> bool:
+    """Award one member's birthday points and log the birthday email in one transaction:
+    either both exist or neither does, so a crash before the email is queued loses nothing."""
+    with transaction.atomic():
         outcome = event_record_once(
             data=EventInput(
-                idempotency_key=f"birthday:{member.pk}:{today.year}",
+                idempotency_key=f"birthday:{member.pk}:{year}",
                 type=EventType.BIRTHDAY,
                 account=account_for_member(member=member),
                 occurred_at=as_of,
             )
         )
-        if not outcome.replayed and outcome.event.points_awarded > 0:
-            awarded += 1
-            birthday_email_task.delay(outcome.event.pk)
+        event = outcome.event
+        if outcome.replayed or event.points_awarded <= 0:
+            return False
+        SentEmail.objects.create(template="birthday", key=str(event.pk), recipient=member)
+        transaction.on_commit(partial(birthday_email_task.delay, event.pk))
+    return True
+
+
+def _birthday_emails_lost(*, run_started: datetime) -> SendLogQuerySet:
+    """Recent birthday emails of earlier runs never sent: not queued (a crash after the
+    points were committed) or claimed by a sender that died."""
+    recent = SentEmail.objects.filter(
+        template="birthday",
+        created_at__lt=run_started,
+        created_at__gte=run_started - BIRTHDAY_EMAIL_WINDOW,
+    )
+    return recent.claimable(now=timezone.now())
+
+
+def birthday_bonuses_award(*, as_of: datetime | None = None) -> int:
+    """Award the birthday rule's points to members whose birthday is today (program time);
+    once per member and year, whatever the number of runs. Each run also re-queues the
+    birthday emails of earlier runs that were lost."""
+    as_of = as_of or timezone.now()
+    run_started = timezone.now()
+    today = local_date(as_of)
+    members = _birthday_members(today).iterator(chunk_size=500)
+    awarded = sum(_birthday_award(m, year=today.year, as_of=as_of) for m in members)
+    _queue(_birthday_emails_lost(run_started=run_started), task=birthday_email_task, arg="key")
     return awarded
 
 
 # --- campaigns -------------------------------------------------------------------------------
 
 
-def _consenting_without_delivery(campaign: Campaign):
+def _deliveries_create(campaign: Campaign, *, size: int = BATCH) -> int:
+    """Log the announcement for every consenting member without one, walking members by
+    id in batches; returns how many were logged."""
     delivered = AnnouncementDelivery.objects.filter(campaign=campaign).values("member_id")
-    return (
+    members = (
         User.objects.filter(is_active=True, marketing_consent=True)
         .exclude(pk__in=delivered)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-
-
-def _announce(campaign: Campaign) -> int:
-    """Queue the announcement for every consenting member not yet queued, in batches."""
-    run_started = timezone.now()
-    queued = 0
-    while ids := list(_consenting_without_delivery(campaign)[:BATCH]):
+    logged, last = 0, 0
+    while ids := list(members.filter(pk__gt=last)[:size]):
         AnnouncementDelivery.objects.bulk_create(
             [AnnouncementDelivery(campaign=campaign, member_id=pk) for pk in ids],
             ignore_conflicts=True,
         )
-        queued += len(ids)
-    unsent = AnnouncementDelivery.objects.filter(campaign=campaign, sent_at__isnull=True)
-    pending = _to_queue(unsent, run_started=run_started).values_list("pk", flat=True)
-    for delivery_id in pending.iterator(chunk_size=BATCH):
-        announcement_email_task.delay(delivery_id)
-    return queued
+        logged += len(ids)
+        last = ids[-1]
+    return logged
+
+
+def _announce(campaign: Campaign) -> int:
+    """Log and queue the announcement for every consenting member not yet logged; queue
+    again the ones that were lost or whose sender died."""
+    run_started = timezone.now()
+    logged = _deliveries_create(campaign)
+    deliveries = AnnouncementDelivery.objects.filter(campaign=campaign)
+    rows = deliveries.to_queue(run_started=run_started, now=timezone.now())
+    _queue(rows, task=announcement_email_task)
+    return logged
 
 
 def campaigns_run(*, as_of: datetime | None = None) -> dict[str, int]:
@@ -175,14 +233,15 @@ def campaigns_run(*, as_of: datetime | None = None) -> dict[str, int]:
     return result
 
 
-def announcement_claim(*, delivery_id: int) -> AnnouncementDelivery | None:
-    claimed = AnnouncementDelivery.objects.filter(pk=delivery_id, sent_at__isnull=True).update(
-        sent_at=timezone.now()
+def announcement_email(*, delivery_id: int, token: str = "") -> bool:
+    """Send one announcement unless it was sent or is being sent (claim, send, confirm)."""
+
+    def send() -> bool:
+        delivery = AnnouncementDelivery.objects.select_related("campaign", "member").get(
+            pk=delivery_id
+        )
+        return announcement_email_send(delivery=delivery)
+
+    return email_once(
+        rows=AnnouncementDelivery.objects.all(), pk=delivery_id, send=send, token=token
     )
-    if claimed != 1:
-        return None
-    return AnnouncementDelivery.objects.select_related("campaign", "member").get(pk=delivery_id)
-
-
-def announcement_unclaim(*, delivery_id: int) -> None:
-    AnnouncementDelivery.objects.filter(pk=delivery_id).update(sent_at=None)

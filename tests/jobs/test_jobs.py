@@ -114,13 +114,16 @@ def test_tier_recompute_task_downgrades_and_emails(
     assert [m.subject for m in mail.outbox] == ["Your tier is now Bronze"]
 
 
-def test_expiry_reminder_is_sent_once_per_member_and_date(member) -> None:
+def test_expiry_reminder_is_sent_once_per_member_and_date(
+    member, django_capture_on_commit_callbacks
+) -> None:
     credit(member, 120, "soon", expires_at=end_of_day(date(2026, 6, 10)))
     credit(member, 30, "soon2", expires_at=end_of_day(date(2026, 6, 10)))
     credit(member, 80, "later", expires_at=end_of_day(date(2026, 12, 31)))
 
-    expiry_reminders_task.delay().get()
-    expiry_reminders_task.delay().get()
+    with django_capture_on_commit_callbacks(execute=True):
+        expiry_reminders_task.delay().get()
+        expiry_reminders_task.delay().get()
 
     assert ExpiryReminder.objects.count() == 1
     assert len(mail.outbox) == 1
@@ -129,26 +132,28 @@ def test_expiry_reminder_is_sent_once_per_member_and_date(member) -> None:
     assert "Your balance is 230 points" in message.body
 
 
-def test_no_reminder_when_the_points_were_spent_meanwhile(member) -> None:
+def test_no_reminder_when_the_points_were_spent_meanwhile(
+    member, django_capture_on_commit_callbacks
+) -> None:
     credit(member, 40, "soon", expires_at=end_of_day(date(2026, 6, 10)))
-    expiry_reminders_task.delay()  # eager: queued and sent at once
-    mail.outbox.clear()
-    ExpiryReminder.objects.update(sent_at=None)
+    expiry_reminders_task.delay()  # logged; its email is queued after commit, never here
     points_debit(account=member.loyalty_account, points=40, idempotency_key="spent")
 
-    expiry_reminders_task.delay().get()
+    with django_capture_on_commit_callbacks(execute=True):
+        expiry_reminders_task.delay().get()
 
     assert mail.outbox == []
 
 
-def test_birthday_bonus_once_per_year(member, clock) -> None:
+def test_birthday_bonus_once_per_year(member, clock, django_capture_on_commit_callbacks) -> None:
     EarningRuleFactory(event_type=EventType.BIRTHDAY, points=200, points_per_unit=0)
     User.objects.filter(pk=member.pk).update(birthday=date(1990, 6, 1))
 
-    first = birthday_bonuses_task.delay().get()
-    again = birthday_bonuses_task.delay().get()
-    clock.move_to(datetime(2027, 6, 1, 9, 0, tzinfo=UTC))
-    next_year = birthday_bonuses_task.delay().get()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = birthday_bonuses_task.delay().get()
+        again = birthday_bonuses_task.delay().get()
+        clock.move_to(datetime(2027, 6, 1, 9, 0, tzinfo=UTC))
+        next_year = birthday_bonuses_task.delay().get()
 
     assert (first, again, next_year) == (1, 0, 1)
     assert Entry.objects.filter(account__member=member, kind=EntryKind.EARN).count() == 2
@@ -163,7 +168,9 @@ def test_leap_day_birthdays_are_celebrated_on_28_february(member, clock) -> None
     assert birthday_bonuses_task.delay().get() == 1
 
 
-def test_campaigns_start_end_and_are_announced_once_to_consenting_members(member, clock) -> None:
+def test_campaigns_start_end_and_are_announced_once_to_consenting_members(
+    member, clock, django_capture_on_commit_callbacks
+) -> None:
     User.objects.filter(pk=member.pk).update(marketing_consent=True, marketing_consent_at=NOW)
     UserFactory(email="quiet@example.com")  # no consent: never emailed
     campaign = CampaignFactory(
@@ -175,11 +182,12 @@ def test_campaigns_start_end_and_are_announced_once_to_consenting_members(member
         ends_at=NOW + timedelta(days=7),
     )
 
-    campaigns_run_task.delay().get()
-    assert mail.outbox == []
-    clock.move_to(NOW + timedelta(hours=2))
-    started = campaigns_run_task.delay().get()
-    again = campaigns_run_task.delay().get()
+    with django_capture_on_commit_callbacks(execute=True):
+        campaigns_run_task.delay().get()
+        assert mail.outbox == []
+        clock.move_to(NOW + timedelta(hours=2))
+        started = campaigns_run_task.delay().get()
+        again = campaigns_run_task.delay().get()
 
     campaign.refresh_from_db()
     assert (campaign.status, started["started"], again["started"]) == (CampaignStatus.ACTIVE, 1, 0)
@@ -194,10 +202,13 @@ def test_campaigns_start_end_and_are_announced_once_to_consenting_members(member
     assert campaigns_run_task.delay().get()["ended"] == 1
 
 
-def test_unsubscribe_link_from_a_campaign_email_works(client, member, clock) -> None:
+def test_unsubscribe_link_from_a_campaign_email_works(
+    client, member, clock, django_capture_on_commit_callbacks
+) -> None:
     User.objects.filter(pk=member.pk).update(marketing_consent=True, marketing_consent_at=NOW)
     CampaignFactory(status=CampaignStatus.ACTIVE, starts_at=NOW - timedelta(hours=1))
-    campaigns_run_task.delay().get()
+    with django_capture_on_commit_callbacks(execute=True):
+        campaigns_run_task.delay().get()
     url = re.search(
         r"<http://127\.0\.0\.1:8000(/unsubscribe/[^>]+/)>",
         mail.outbox[0].extra_headers["List-Unsubscribe"],
