@@ -11,7 +11,7 @@ import os
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 # Sync workers by default: the request path is short and CPU-bound, and threads cost more
-# than they save (measured on 2 cores, events API, 2 workers: 375/s sync vs 305/s with 4
+# than they save (measured on 2 cores, events API, 2 workers: 375/s sync vs 305/s with 2
 # threads). Threads help when requests wait on slow outside calls; set GUNICORN_THREADS.
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 worker_class = "gthread" if threads > 1 else "sync"
