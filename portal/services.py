@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from accounts.models import LoginTrace, User
 from accounts.services import LANGUAGE_CODES, user_consent_apply
-from loyalty.models import EventType
+from loyalty.models import Account, EventType
 from loyalty.services.earning import EventInput, EventOutcome, event_record_once
 from loyalty.services.ledger import account_for_member
 from referrals.models import Invite, ReferralCode
+from rewards.services import vouchers_cancel_for_closing
 
 PROFILE_FIELDS = ("first_name", "last_name", "birthday", "phone")
 
@@ -48,8 +49,9 @@ def member_profile_update(*, user: User, data: dict[str, Any]) -> EventOutcome |
 @transaction.atomic
 def member_delete(*, user: User) -> None:
     """Delete a member's personal data but keep the points ledger for accounting: the
-    user row is pseudonymized, their referral link stops working, invites they sent (other
-    people's addresses) and sign-in traces are removed."""
+    user row is pseudonymized, their referral link stops working, their unused vouchers are
+    cancelled (without giving points back), invites they sent (other people's addresses)
+    and sign-in traces are removed."""
     user = User.objects.select_for_update().get(pk=user.pk)
     alias = f"deleted-{user.pk}@deleted.invalid"
     user.email = user.email_canonical = alias
@@ -64,3 +66,6 @@ def member_delete(*, user: User) -> None:
     LoginTrace.objects.filter(user=user).delete()
     Invite.objects.filter(referrer=user).delete()
     ReferralCode.objects.filter(member=user).update(is_active=False)
+    account_id = Account.objects.filter(member=user).values_list("pk", flat=True).first()
+    if account_id is not None:
+        vouchers_cancel_for_closing(account_id=account_id)

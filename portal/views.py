@@ -209,12 +209,19 @@ class ProfileView(MemberView, TemplateView):
 
 
 class ExportView(MemberView):
+    """GET: what the file holds, and a button. POST (CSRF-checked): the signed-in member's
+    own data as a JSON download; nothing in the request chooses whose data it is."""
+
     def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, "portal/export.html")
+
+    def post(self, request: HttpRequest) -> HttpResponse:
         data = json.dumps(
             member_export(user=request.user), cls=DjangoJSONEncoder, indent=2, ensure_ascii=False
         )
         response = HttpResponse(data, content_type="application/json; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="my-vafa-data.json"'
+        response["Cache-Control"] = "no-store"
         return response
 
 

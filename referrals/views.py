@@ -28,17 +28,26 @@ MAX_EMAILS_PER_SUBMIT = 20
 
 
 def invite_message(*, member: Any, link: str) -> str:
-    """The ready-made message a member can copy or edit (staff set the template)."""
+    """The ready-made message a member can copy or edit (staff set the template). It always
+    carries the personal link: a staff template without ``{link}`` gets it appended."""
     values = {"program": settings.PROGRAM_NAME, "link": link, "name": member.display_name}
     template = program_settings().invite_message
     try:
-        return (
+        message = (
             template.format_map(values)
             if template
             else str(DEFAULT_INVITE_MESSAGE).format_map(values)
         )
     except (KeyError, IndexError, ValueError, AttributeError):
-        return str(DEFAULT_INVITE_MESSAGE).format_map(values)
+        message = str(DEFAULT_INVITE_MESSAGE).format_map(values)
+    return message if link in message else f"{message} {link}"
+
+
+def without_link(*, message: str, link: str) -> str:
+    """The message minus the link, for Telegram, whose share page adds the link itself
+    (static/js/share.js does the same in the browser)."""
+    lines = message.replace(link, "").splitlines()
+    return "\n".join(" ".join(line.split()) for line in lines).strip()
 
 
 class LandingView(TemplateView):
@@ -125,6 +134,7 @@ class ReferFriendsView(LoginRequiredMixin, TemplateView):
             code=code,
             link=link,
             share_message=message,
+            telegram_text=without_link(message=message, link=link),
             program=program_settings(),
             stats=member_referral_stats(member=member),
             referrals=member_referrals(member=member),

@@ -181,6 +181,17 @@ def voucher_use(*, voucher: Voucher, order_id: str) -> Voucher:
     raise RewardRefused(_("This voucher has expired."), code="voucher_expired")
 
 
+@transaction.atomic
+def vouchers_cancel_for_closing(*, account_id: int) -> int:
+    """An account is closing: its unused vouchers stop working at once. No points come back
+    and the redemptions stay as they are (the ledger keeps the debits for accounting).
+    Under the account lock, so no redemption can slip a fresh voucher in meanwhile."""
+    account_lock(account_id=account_id)
+    return Voucher.objects.filter(
+        redemption__account_id=account_id, status=VoucherStatus.ISSUED
+    ).update(status=VoucherStatus.CANCELLED)
+
+
 def vouchers_expire(*, as_of: datetime | None = None) -> int:
     """Mark issued vouchers past their validity expired (set-based, idempotent)."""
     as_of = as_of or timezone.now()

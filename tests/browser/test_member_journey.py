@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core import mail
@@ -32,7 +33,7 @@ def sign_in(page, email: str) -> None:
     page.goto("/accounts/login/")
     page.fill("input[name=login]", email)
     page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_url("**/me/")
 
 
@@ -51,14 +52,14 @@ def test_join_through_a_referral_link_and_verify(phone, shot) -> None:
     phone.fill("input[name=password1]", "a-long-unusual-passphrase")
     phone.fill("input[name=password2]", "a-long-unusual-passphrase")
     phone.check("input[name=accept_terms]")
-    phone.click("button[type=submit]")
+    phone.click("main button[type=submit]")
     phone.wait_for_url("**/accounts/confirm-email/")
     link = re.search(
         r"https?://[^/\s]+(/accounts/confirm-email/[^\s]+/)", mail.outbox[-1].body
     ).group(1)
 
     phone.goto(link)
-    phone.click("button[type=submit]")
+    phone.click("main button[type=submit]")
     phone.wait_for_url("**/me/")
 
     assert "Hello Nina" in phone.text_content("h1")
@@ -101,8 +102,10 @@ def test_persian_is_right_to_left_and_fits_a_phone(phone, shot) -> None:
     RewardFactory(name="Free coffee", points_cost=150)
     sign_in(phone, member.email)
 
+    phone.select_option("#language-select", "fa")
+    assert phone.get_attribute("html", "lang") == "en"  # choosing alone changes nothing
     with phone.expect_navigation():
-        phone.select_option("#language-select", "fa")  # the switcher submits itself
+        phone.click("[data-testid=language-submit]")
 
     assert phone.get_attribute("html", "dir") == "rtl"
     assert phone.get_attribute("html", "lang") == "fa"
@@ -112,3 +115,25 @@ def test_persian_is_right_to_left_and_fits_a_phone(phone, shot) -> None:
         assert phone.get_attribute("html", "dir") == "rtl", path
         assert overflow(phone) <= 0, f"{path} is wider than the screen"
         shot(phone, path.strip("/").replace("/", "-") or "home")
+
+
+def test_share_buttons_send_the_edited_message(phone, shot) -> None:
+    member = UserFactory(email="lena@example.com", first_name="Lena")
+    account_open(member=member)
+    sign_in(phone, member.email)
+    phone.goto("/refer/")
+    link = phone.get_attribute("#share-message", "data-share-link")
+    assert link in phone.input_value("#share-message")  # prefilled, with the personal link
+
+    edited = f"Lena here: coffee on me if you join!\n{link}"
+    phone.fill("#share-message", edited)
+
+    whatsapp = phone.get_attribute("[data-share=whatsapp]", "href")
+    telegram = parse_qs(urlsplit(phone.get_attribute("[data-share=telegram]", "href")).query)
+    email = parse_qs(urlsplit(phone.get_attribute("[data-share=email]", "href")).query)
+    assert whatsapp == "https://wa.me/?text=" + phone.evaluate("encodeURIComponent", edited)
+    assert parse_qs(urlsplit(whatsapp).query)["text"] == [edited]
+    assert telegram == {"url": [link], "text": ["Lena here: coffee on me if you join!"]}
+    assert email["body"] == [edited]
+    shot(phone, "refer-edited")
+    assert overflow(phone) <= 0

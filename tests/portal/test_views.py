@@ -1,22 +1,26 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from accounts.models import User
 from loyalty.models import Entry, EventType
+from loyalty.services.apikeys import api_key_create
 from loyalty.services.earning import EventInput, event_record
 from loyalty.services.ledger import account_open, points_credit, points_debit
 from referrals.models import ReferralCode
 from rewards.models import Redemption, RedemptionStatus, VoucherStatus
-from rewards.services import reward_redeem
+from rewards.services import reward_redeem, voucher_use
 from tests.accounts.factories import UserFactory
 from tests.loyalty.factories import CampaignFactory, EarningRuleFactory, TierFactory
 from tests.rewards.factories import RewardFactory
@@ -229,7 +233,7 @@ def test_member_cannot_reach_another_members_things(client, member) -> None:
     assert client.get(reverse("portal:voucher", args=[theirs.pk])).status_code == 404
     assert client.post(reverse("portal:voucher_cancel", args=[theirs.pk])).status_code == 404
     assert theirs.voucher.code not in client.get(reverse("portal:vouchers")).content.decode()
-    export = json.loads(client.get(reverse("portal:export")).content)
+    export = json.loads(client.post(reverse("portal:export"), {"user": other.pk}).content)
     assert export["profile"]["email"] == member.email
     assert all(row["points"] != 300 for row in export["ledger"])
     theirs.refresh_from_db()
@@ -271,13 +275,45 @@ def test_profile_refuses_a_future_birthday(client, member) -> None:
     assert User.objects.get(pk=member.pk).birthday is None
 
 
-def test_export_is_a_json_download_of_my_data(client, member) -> None:
+def test_export_asks_first_and_says_what_the_file_holds(client, member) -> None:
     response = client.get(reverse("portal:export"))
 
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert "Content-Disposition" not in response
+    assert "your points, tier and every line of your points history" in html
+    assert f'<form method="post" action="{reverse("portal:export")}">' in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert (
+        f'href="{reverse("portal:export")}"'
+        in client.get(reverse("portal:profile")).content.decode()
+    )
+
+
+def test_export_is_a_json_download_of_my_data(client, member) -> None:
+    response = client.post(reverse("portal:export"))
+
     assert response["Content-Disposition"] == 'attachment; filename="my-vafa-data.json"'
+    assert response["Cache-Control"] == "no-store"
     data = json.loads(response.content)
     assert data["points"]["balance"] == 500
     assert data["ledger"][0]["points"] == 500
+
+
+def test_export_download_needs_the_csrf_token(member) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(member)
+
+    forged = browser.post(reverse("portal:export"))
+    page = browser.get(reverse("portal:export"))
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())[1]
+    confirmed = browser.post(reverse("portal:export"), {"csrfmiddlewaretoken": token})
+
+    assert forged.status_code == 403
+    assert "Content-Disposition" not in forged
+    assert confirmed.status_code == 200
+    assert json.loads(confirmed.content)["profile"]["email"] == member.email
 
 
 def test_delete_pseudonymizes_keeps_the_ledger_and_disables_the_link(client, member) -> None:
@@ -301,6 +337,56 @@ def test_delete_pseudonymizes_keeps_the_ledger_and_disables_the_link(client, mem
     assert not code.is_active
     assert client.get(f"/r/{code.code}/").status_code == 404
     assert "_auth_user_id" not in client.session
+
+
+def test_delete_cancels_unused_vouchers_and_the_api_refuses_them(client, member) -> None:
+    account = member.loyalty_account
+    unused = reward_redeem(
+        account=account, reward=RewardFactory(points_cost=100), idempotency_key="u"
+    )
+    used = reward_redeem(account=account, reward=RewardFactory(points_cost=50), idempotency_key="v")
+    voucher_use(voucher=used.voucher, order_id="WEB-9")
+    entries = Entry.objects.filter(account=account).count()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_create(name='Shop')[1]}")
+
+    client.post(reverse("portal:delete"), {"confirm": "DELETE"})
+
+    code = unused.voucher.code
+    use = api.post(f"/api/v1/vouchers/{code}/use/", {"order_id": "WEB-10"}, format="json")
+    assert (use.status_code, use.json()["error"]["code"]) == (409, "voucher_cancelled")
+    assert api.get(f"/api/v1/vouchers/{code}/").json()["status"] == VoucherStatus.CANCELLED
+    used.voucher.refresh_from_db()
+    assert (used.voucher.status, used.voucher.used_order_id) == (VoucherStatus.USED, "WEB-9")
+    account.refresh_from_db()
+    assert account.balance == 350  # no points back: the account is closed
+    assert Entry.objects.filter(account=account).count() == entries
+    assert list(Redemption.objects.values_list("status", flat=True)) == [
+        RedemptionStatus.COMPLETED,
+        RedemptionStatus.COMPLETED,
+    ]
+
+
+def test_locked_reward_says_so_at_full_contrast(client, member) -> None:
+    gold = TierFactory(name="Gold", rank=2, threshold=9000)
+    RewardFactory(name="Lounge", points_cost=10, min_tier=gold)
+
+    html = client.get(reverse("portal:rewards")).content.decode()
+
+    assert "opacity-75" not in html
+    badge = '<span class="badge text-bg-dark me-1"><span aria-hidden="true">&#128274;</span>'
+    assert f"{badge} Locked</span>" in html
+    assert "For Gold members and above." in html
+
+
+def test_language_switcher_waits_for_its_button(client, member) -> None:
+    html = client.get(reverse("portal:dashboard")).content.decode()
+
+    switcher = html[html.index(f'action="{reverse("set_language")}"') :].split("</form>")[0]
+    assert "onchange" not in switcher
+    assert "<noscript>" not in switcher
+    assert '<button type="submit"' in switcher
+    assert ">Change</button>" in switcher
 
 
 def test_dashboard_shows_only_campaigns_for_the_members_segment(client, member) -> None:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from html import unescape
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -47,6 +50,63 @@ def test_refer_page_shows_link_qr_stats_and_masked_friends(client, referrer) -> 
     assert "n•••k@example.com" in html
     assert "nina.park@example.com" not in html
     assert "https://wa.me/?text=" in html
+
+
+def _share_hrefs(html: str) -> dict[str, str]:
+    found = re.findall(r'data-share="(\w+)"[^>]*? href="([^"]+)"', html)
+    return {name: unescape(href) for name, href in found}
+
+
+def test_share_buttons_start_from_an_editable_message_with_the_link(client, referrer) -> None:
+    code = referral_code_for(member=referrer).code
+    link = f"http://127.0.0.1:8000/r/{code}/"
+    message = (
+        "Hi! I collect points at Vafa Club and thought you would like it too. Join with my link "
+        f"and we both get bonus points: {link}"
+    )
+    client.force_login(referrer)
+
+    html = client.get(reverse("referrals_refer")).content.decode()
+
+    box = re.search(r"<textarea id=\"share-message\"([^>]*)>([^<]*)</textarea>", html)
+    assert 'data-share-link="' + link + '"' in box[1]
+    assert unescape(box[2]) == message
+    assert '<label class="form-label" for="share-message">Message to share</label>' in html
+    assert "js/share.js" in html
+    hrefs = _share_hrefs(html)
+    assert hrefs["whatsapp"] == f"https://wa.me/?text={quote(message)}"
+    assert hrefs["x"] == f"https://x.com/intent/post?text={quote(message)}"
+    assert hrefs["email"] == f"mailto:?subject=Vafa%20Club&body={quote(message)}"
+    assert hrefs["facebook"] == f"https://www.facebook.com/sharer/sharer.php?u={quote(link)}"
+    without_link = message.removesuffix(f" {link}")
+    assert hrefs["telegram"] == (
+        f"https://t.me/share/url?url={quote(link)}&text={quote(without_link)}"
+    )
+    telegram = parse_qs(urlsplit(hrefs["telegram"]).query)
+    assert (telegram["url"], link in telegram["text"][0]) == ([link], False)  # the link once
+
+
+def test_a_staff_message_without_the_link_still_carries_it(client, referrer) -> None:
+    program = program_settings()
+    program.invite_message = "Come and collect points with me at {program}!"
+    program.save()
+    code = referral_code_for(member=referrer).code
+    client.force_login(referrer)
+
+    html = client.get(reverse("referrals_refer")).content.decode()
+
+    link = f"http://127.0.0.1:8000/r/{code}/"
+    assert f"Come and collect points with me at Vafa Club! {link}</textarea>" in html
+    assert _share_hrefs(html)["whatsapp"].endswith(quote(f"Vafa Club! {link}"))
+
+
+def test_telegram_button_has_aa_contrast(client, referrer) -> None:
+    client.force_login(referrer)
+
+    html = client.get(reverse("referrals_refer")).content.decode()
+
+    assert "btn-info" not in html
+    assert 'class="btn btn-sm btn-telegram"' in html
 
 
 def test_refer_page_needs_sign_in(client) -> None:

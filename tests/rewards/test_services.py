@@ -14,7 +14,13 @@ from rewards.codes import ALPHABET, voucher_code_new, voucher_code_normalize
 from rewards.errors import RewardRefused
 from rewards.models import Redemption, RedemptionStatus, Reward, Voucher, VoucherStatus
 from rewards.selectors import rewards_affordable
-from rewards.services import redemption_cancel, reward_redeem, voucher_use, vouchers_expire
+from rewards.services import (
+    redemption_cancel,
+    reward_redeem,
+    voucher_use,
+    vouchers_cancel_for_closing,
+    vouchers_expire,
+)
 from tests.accounts.factories import UserFactory
 from tests.conftest import NOW
 from tests.loyalty.factories import TierFactory
@@ -190,6 +196,33 @@ def test_expired_vouchers_cannot_be_used(account, clock) -> None:
     assert vouchers_expire() == 0
     voucher.refresh_from_db()
     assert voucher.status == VoucherStatus.EXPIRED
+
+
+def test_closing_an_account_cancels_only_its_unused_vouchers(account) -> None:
+    unused = reward_redeem(account=account, reward=RewardFactory(), idempotency_key="a").voucher
+    used = reward_redeem(account=account, reward=RewardFactory(), idempotency_key="b").voucher
+    voucher_use(voucher=used, order_id="ORD-1")
+    other = account_open(member=UserFactory())
+    points_credit(account=other, points=500, kind="earn", idempotency_key="other")
+    theirs = reward_redeem(account=other, reward=RewardFactory(), idempotency_key="c").voucher
+    balance, entries = Account.objects.get(pk=account.pk).balance, Entry.objects.count()
+
+    cancelled = vouchers_cancel_for_closing(account_id=account.pk)
+
+    statuses = dict(Voucher.objects.values_list("pk", "status"))
+    assert cancelled == 1
+    assert (statuses[unused.pk], statuses[used.pk], statuses[theirs.pk]) == (
+        VoucherStatus.CANCELLED,
+        VoucherStatus.USED,
+        VoucherStatus.ISSUED,
+    )
+    assert Account.objects.get(pk=account.pk).balance == balance  # no points back
+    assert Entry.objects.count() == entries
+    assert set(Redemption.objects.values_list("status", flat=True)) == {RedemptionStatus.COMPLETED}
+    with pytest.raises(RewardRefused) as refusal:
+        voucher_use(voucher=unused, order_id="ORD-2")
+    assert refusal.value.code == "voucher_cancelled"
+    assert vouchers_cancel_for_closing(account_id=account.pk) == 0
 
 
 def test_voucher_codes_are_random_readable_and_unique() -> None:
