@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,10 +18,12 @@ from loyalty.models import Entry, EventType
 from loyalty.services.apikeys import api_key_create
 from loyalty.services.earning import EventInput, event_record
 from loyalty.services.ledger import account_open, points_credit, points_debit
+from loyalty.services.tiers import tier_upgrade_check
 from referrals.models import ReferralCode
 from rewards.models import Redemption, RedemptionStatus, VoucherStatus
 from rewards.services import reward_redeem, voucher_use
 from tests.accounts.factories import UserFactory
+from tests.conftest import NOW
 from tests.loyalty.factories import CampaignFactory, EarningRuleFactory, TierFactory
 from tests.rewards.factories import RewardFactory
 
@@ -365,6 +367,62 @@ def test_delete_cancels_unused_vouchers_and_the_api_refuses_them(client, member)
         RedemptionStatus.COMPLETED,
         RedemptionStatus.COMPLETED,
     ]
+
+
+def _upgrade(member: User, days_ago: int, clock) -> None:
+    """Member reaches Silver ``days_ago`` days before the clock's now."""
+    clock.move_to(NOW - timedelta(days=days_ago))
+    points_credit(
+        account=member.loyalty_account,
+        points=200,
+        kind="earn",
+        idempotency_key=f"q{member.pk}",
+        qualifying=True,
+    )
+    assert tier_upgrade_check(account=member.loyalty_account).to_tier.name == "Silver"
+    clock.move_to(NOW)
+
+
+@pytest.mark.parametrize(("days_ago", "prompted"), [(0, True), (6, True), (8, False)])
+def test_dashboard_invites_a_friend_after_a_recent_upgrade(
+    client, clock, member, days_ago, prompted
+) -> None:
+    TierFactory(name="Bronze", rank=0, threshold=0)
+    TierFactory(name="Silver", rank=1, threshold=100)
+    _upgrade(member, days_ago, clock)
+
+    html = client.get(reverse("portal:dashboard")).content.decode()
+
+    assert ("You reached Silver!" in html) is prompted
+    assert ("Share the joy: invite a friend" in html) is prompted
+    assert (f'href="{reverse("referrals_refer")}">Invite a friend</a>' in html) is prompted
+
+
+def test_activity_date_filter_uses_the_program_time_zone(client, member, settings) -> None:
+    settings.TIME_ZONE = "Asia/Tehran"  # UTC+03:30, no daylight saving
+    moments = {
+        "before": datetime(2026, 5, 9, 20, 0, tzinfo=UTC),  # 9 May 23:30 in Tehran
+        "first": datetime(2026, 5, 9, 21, 0, tzinfo=UTC),  # 10 May 00:30 in Tehran
+        "last": datetime(2026, 5, 11, 20, 0, tzinfo=UTC),  # 11 May 23:30 in Tehran
+        "after": datetime(2026, 5, 11, 20, 45, tzinfo=UTC),  # 12 May 00:15 in Tehran
+    }
+    for name, moment in moments.items():
+        points_credit(
+            account=member.loyalty_account,
+            points=10,
+            kind="earn",
+            idempotency_key=f"tz-{name}",
+            occurred_at=moment,
+            details={"order_id": name},
+        )
+
+    html = client.get(
+        reverse("portal:activity") + "?start=2026-05-10&end=2026-05-11"
+    ).content.decode()
+
+    assert ("Purchase #first" in html, "Purchase #last" in html) == (True, True)
+    assert ("Purchase #before" in html, "Purchase #after" in html) == (False, False)
+    assert "Purchase #1042" not in html  # the fixture's entry, made today
 
 
 def test_locked_reward_says_so_at_full_contrast(client, member) -> None:
