@@ -1,6 +1,6 @@
 """The analytics page's report: every figure for a date range, gathered from the SQL
-aggregates of ``loyalty.analytics`` and ``referrals.selectors`` (about a dozen queries,
-whatever the size of the ledger), and shaped into tables (HTML and CSV) and charts."""
+aggregates of ``loyalty.analytics`` and ``referrals.selectors`` (ten queries, whatever
+the size of the ledger), and shaped into tables (HTML and CSV) and charts."""
 
 from __future__ import annotations
 
@@ -11,20 +11,11 @@ from typing import Any
 from django.utils import timezone
 
 from config.backoffice.referrals import top_referrers
+from loyalty.analytics.activity import Activity, members_active
 from loyalty.analytics.campaigns import campaign_performance
-from loyalty.analytics.ledger import (
-    FLOW_NAMES,
-    Liability,
-    active_members,
-    liability,
-    points_by_month,
-)
-from loyalty.analytics.members import (
-    members_at,
-    members_joined_by_month,
-    segment_distribution,
-    tier_distribution,
-)
+from loyalty.analytics.ledger import FLOW_NAMES, Liability, liability, points_by_month
+from loyalty.analytics.members import MemberCounts, members_overview, segment_distribution
+from loyalty.analytics.planning import report_planning
 from loyalty.timing import program_zone
 from referrals.selectors import Funnel, program_funnel
 
@@ -77,12 +68,16 @@ class Report:
         return self.totals["redeemed"] / issued if issued else None
 
 
-def _monthly(period: Period) -> list[dict[str, Any]]:
+def _monthly(period: Period, members: MemberCounts, active: Activity) -> list[dict[str, Any]]:
     flows = points_by_month(start=period.start, end=period.end)
-    joined = members_joined_by_month(start=period.start, end=period.end)
-    empty = {"active": 0, **dict.fromkeys(FLOW_NAMES, 0)}
+    empty = dict.fromkeys(FLOW_NAMES, 0)
     return [
-        {"month": month, "new_members": joined.get(month, 0), **flows.get(month, empty)}
+        {
+            "month": month,
+            "new_members": members.joined.get(month, 0),
+            "active": active.by_month.get(month, 0),
+            **flows.get(month, empty),
+        }
         for month in period.months()
     ]
 
@@ -98,17 +93,25 @@ def _change(before: Any, during: Any) -> float | None:
 
 def analytics_report(*, period: Period, now: datetime | None = None) -> Report:
     now = now or timezone.now()
-    monthly = _monthly(period)
+    with report_planning():
+        return _report(period, now)
+
+
+def _report(period: Period, now: datetime) -> Report:
+    start, end = period.start, period.end
+    members = members_overview(start=start, end=end, moment=min(end, now))
+    active = members_active(start=start, end=end, months=period.months())
+    monthly = _monthly(period, members, active)
     return Report(
         period=period,
-        members=members_at(moment=min(period.end, now)),
-        active=active_members(start=period.start, end=period.end),
+        members=members.members,
+        active=active.total,
         monthly=monthly,
         totals={name: sum(row[name] for row in monthly) for name in FLOW_NAMES},
-        liability=liability(),
-        funnel=program_funnel(start=period.start, end=period.end),
-        referrers=top_referrers(start=period.start, end=period.end),
+        liability=liability(available=members.available, pending=members.pending),
+        funnel=program_funnel(start=start, end=end),
+        referrers=top_referrers(start=start, end=end),
         campaigns=_campaigns(period, now),
-        tiers=tier_distribution(),
+        tiers=members.tiers,
         segments=segment_distribution(),
     )

@@ -1,5 +1,5 @@
 """Ledger analytics, aggregated in SQL: points issued, redeemed, expired and reversed per
-month, active members, and the outstanding liability.
+month, and the outstanding liability (active members: ``loyalty.analytics.activity``).
 
 Definitions (so the numbers reconcile with the ledger, see docs/ledger.md):
 
@@ -16,27 +16,21 @@ Definitions (so the numbers reconcile with the ledger, see docs/ledger.md):
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import BooleanField, ExpressionWrapper, Q, Sum
+from django.db.models.functions import TruncMonth
 
-from loyalty.models import EARNING_KINDS, Account, Entry, EntryKind
+from loyalty.models import EARNING_KINDS, Entry, EntryKind
 from loyalty.timing import program_zone
 
-MOVED = F("points") + F("pending_points")
 PASSIVE_KINDS = (EntryKind.EXPIRE, EntryKind.RELEASE)
-FLOWS = {
-    "issued": Sum(MOVED, filter=Q(kind__in=EARNING_KINDS) | Q(kind=EntryKind.ADJUST, points__gt=0)),
-    "redeemed": Sum(-F("points"), filter=Q(kind__in=(EntryKind.REDEEM, EntryKind.RESTORE))),
-    "expired": Sum(-F("points"), filter=Q(kind=EntryKind.EXPIRE)),
-    "reversed": Sum(-MOVED, filter=Q(kind=EntryKind.REVERSAL)),
-    "taken_back": Sum(-F("points"), filter=Q(kind=EntryKind.ADJUST, points__lt=0)),
-}
-FLOW_NAMES = tuple(FLOWS)
+FLOW_NAMES = ("issued", "redeemed", "expired", "reversed", "taken_back")
 
 
 @dataclass(frozen=True)
@@ -73,36 +67,46 @@ def _month(value: datetime | date) -> date:
 
 
 def points_by_month(*, start: datetime, end: datetime) -> dict[date, dict[str, int]]:
-    """Per month (program time zone): each flow of points and the active members."""
+    """Per month (program time zone): each flow of points. Summed in SQL per month, kind
+    and sign (a plain hash aggregate: a few hundred groups, no sort of the entries), then
+    the sums are filed under their flow."""
+    credit = ExpressionWrapper(Q(points__gt=0), output_field=BooleanField())
     rows = (
         _entries(start, end)
-        .annotate(month=TruncMonth("occurred_at", tzinfo=program_zone()))
-        .values("month")
-        .annotate(
-            active=Count("account", distinct=True, filter=~Q(kind__in=PASSIVE_KINDS)),
-            **{name: Coalesce(flow, 0) for name, flow in FLOWS.items()},
-        )
-        .order_by("month")
+        .annotate(month=TruncMonth("occurred_at", tzinfo=program_zone()), credit=credit)
+        .values("month", "kind", "credit")
+        .annotate(points=Sum("points"), pending=Sum("pending_points"))
+        .order_by()
     )
-    return {_month(row.pop("month")): row for row in rows}
+    flows: dict[date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FLOW_NAMES, 0))
+    for row in rows:
+        if flow := _flow(row):
+            flows[_month(row["month"])][flow[0]] += flow[1]
+    return dict(flows)
 
 
-def active_members(*, start: datetime, end: datetime) -> int:
-    """Members with an entry they caused in the period (a member active in several months
-    counts once). Asked per account (``EXISTS``), which stops at each member's first such
-    entry: cheaper than sorting every entry of the period for a distinct count."""
-    caused = _entries(start, end).exclude(kind__in=PASSIVE_KINDS).filter(account=OuterRef("pk"))
-    return Account.objects.filter(Exists(caused)).count()
+def _flow(row: dict[str, Any]) -> tuple[str, int] | None:
+    """The flow a month's sums of one kind and sign belong to, and the points they add."""
+    kind, points, moved = row["kind"], row["points"], row["points"] + row["pending"]
+    if kind in EARNING_KINDS or (kind == EntryKind.ADJUST and row["credit"]):
+        return "issued", moved
+    if kind in (EntryKind.REDEEM, EntryKind.RESTORE):
+        return "redeemed", -points
+    if kind == EntryKind.EXPIRE:
+        return "expired", -points
+    if kind == EntryKind.REVERSAL:
+        return "reversed", -moved
+    if kind == EntryKind.ADJUST:
+        return "taken_back", -points
+    return None  # a release moves pending points to available: no flow
 
 
-def liability() -> Liability:
-    """Points members hold now (available and pending), and what they are worth."""
-    sums = Account.objects.aggregate(
-        available=Coalesce(Sum("balance"), 0), pending=Coalesce(Sum("pending"), 0)
-    )
+def liability(*, available: int, pending: int) -> Liability:
+    """Points members hold now (available and pending, summed over the accounts by
+    ``members_overview``), and what they are worth."""
     return Liability(
-        available=sums["available"],
-        pending=sums["pending"],
+        available=available,
+        pending=pending,
         point_value=settings.POINT_VALUE,
         currency=settings.DEFAULT_CURRENCY,
     )

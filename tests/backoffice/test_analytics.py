@@ -26,6 +26,8 @@ from django.test.utils import CaptureQueriesContext
 
 from config.backoffice.report import Period, analytics_report
 from config.backoffice.tables import report_tables
+from loyalty.analytics import activity
+from loyalty.analytics.planning import report_planning
 from tests.conftest import NOW
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +139,31 @@ def test_the_report_takes_the_same_queries_however_long_the_history(club) -> Non
         analytics_report(period=Period(first=date(2025, 1, 1), last=date(2026, 6, 1)), now=NOW)
 
     assert len(spring) == len(whole) <= 15
+
+
+@pytest.mark.postgres
+def test_active_members_from_month_masks_match_a_distinct_count(club) -> None:
+    # the PostgreSQL statement (bit masks over entry_activity_idx) against the ORM's count
+    period = Period(first=date(2025, 12, 15), last=date(2026, 6, 1))  # over a new year
+    start, end, months = period.start, period.end, period.months()
+
+    masks = activity.members_active(start=start, end=end, months=months)
+
+    by_month = activity._active_by_month(start, end)
+    assert masks.by_month == {month: by_month.get(month, 0) for month in months}
+    assert [masks.by_month[date(2026, month, 1)] for month in (3, 4, 5)] == [2, 3, 3]
+    # everybody: fay and gus earned in January and February, eve on 1 June
+    assert masks.total == activity._active_total(start, end) == 7
+
+
+@pytest.mark.postgres
+def test_the_report_plans_each_statement_for_its_own_dates() -> None:
+    def plan_cache_mode() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW plan_cache_mode")
+            return cursor.fetchone()[0]
+
+    with report_planning():
+        inside = plan_cache_mode()
+
+    assert (inside, plan_cache_mode()) == ("force_custom_plan", "auto")
