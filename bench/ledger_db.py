@@ -125,10 +125,10 @@ def _users(params: dict[str, Any]) -> int:
     return insert_select(get_user_model(), exprs, source, params)
 
 
-def _lots(params: dict[str, Any]) -> int:
+def _lots(params: dict[str, Any], account_sql: str) -> int:
     exprs = {
         "id": "g",
-        "account_id": HASH_ACCOUNT,
+        "account_id": account_sql,
         "kind": "'earn'",
         "points": f"10 + {HASH_POINTS}",
         "remaining": f"10 + {HASH_POINTS}",
@@ -169,9 +169,10 @@ def _accounts(params: dict[str, Any]) -> int:
     return insert_select(Account, exprs, source, params)
 
 
-def ledger_load(scale: Scale, *, now: datetime) -> dict[str, int]:
+def ledger_load(scale: Scale, *, now: datetime, account_sql: str = HASH_ACCOUNT) -> dict[str, int]:
     """Empty the ledger tables and load ``scale`` in one transaction; then VACUUM ANALYZE
-    and CHECKPOINT, so that the timed work starts from a settled database."""
+    and CHECKPOINT, so that the timed work starts from a settled database. ``account_sql``
+    picks the account of lot ``g`` (1 to ``%(accounts)s``; default: any, at random)."""
     params = {
         "accounts": scale.accounts,
         "lots": scale.lots,
@@ -182,7 +183,7 @@ def ledger_load(scale: Scale, *, now: datetime) -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {LEDGER_TABLES} RESTART IDENTITY CASCADE")
     with transaction.atomic():
-        rows = {"users": _users(params), "lots": _lots(params)}
+        rows = {"users": _users(params), "lots": _lots(params, account_sql)}
         rows |= {"entries": _entries(params), "accounts": _accounts(params)}
     _sequences_reset()
     database_settle()
