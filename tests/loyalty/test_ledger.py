@@ -497,3 +497,12 @@ def test_database_refuses_a_closed_lot_with_points(account) -> None:
     lot = credit(account, 10, "c").lot
     with pytest.raises(IntegrityError), transaction.atomic():
         Lot.objects.filter(pk=lot.pk).update(state=LotState.EXPIRED)
+
+
+def test_database_refuses_restoring_a_debit_twice(account) -> None:
+    credit(account, 10, "c")
+    debit = points_debit(account=account, points=4, idempotency_key="d")
+    first = {"account": account, "kind": EntryKind.RESTORE, "points": 4, "occurred_at": NOW}
+    Entry.objects.create(**first, related_entry=debit, idempotency_key="r1")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Entry.objects.create(**first, related_entry=debit, idempotency_key="r2")
