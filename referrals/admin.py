@@ -34,7 +34,9 @@ class ProgramSettingsAdmin(admin.ModelAdmin):
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return not ProgramSettings.objects.exists()
+        """One row only, and only for staff allowed to add it (Marketing)."""
+        allowed = super().has_add_permission(request)
+        return allowed and not ProgramSettings.objects.exists()
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -267,12 +267,6 @@ def test_support_cannot_change_the_referral_program_settings(client) -> None:
     assert list(ProgramSettings.objects.values_list("pk", "referrer_points")) == [(1, 200)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="referrals/admin.py: ProgramSettingsAdmin.has_add_permission lets any staff member "
-    "add the settings while none exist, without asking for add_programsettings (Support "
-    "gets 200 and its POST creates them)",
-)
 def test_support_cannot_create_the_referral_program_settings(client) -> None:
     client.force_login(staff_in("Support"))
     url = reverse("admin:referrals_programsettings_add")
@@ -281,6 +275,15 @@ def test_support_cannot_create_the_referral_program_settings(client) -> None:
 
     assert got == {"GET add": 403, "POST add": 403}
     assert not ProgramSettings.objects.exists()
+
+
+def test_marketing_creates_the_referral_program_settings_once(client) -> None:
+    client.force_login(staff_in("Marketing"))
+    url = reverse("admin:referrals_programsettings_add")
+
+    assert client.post(url, SETTINGS_FORM).status_code == 302
+    assert ProgramSettings.objects.count() == 1
+    assert client.get(url).status_code == 403  # one row only: the next is a change
 
 
 # --- Marketing ------------------------------------------------------------------------------
