@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 
 GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}
@@ -10,6 +13,14 @@ GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}
 def email_normalize(email: str) -> str:
     """The stored form of an email address: trimmed and lower-cased."""
     return email.strip().lower()
+
+
+def mailbox_hash(email: str) -> str:
+    """A keyed hash of the mailbox behind ``email`` (its canonical form): lets the referral
+    checks recognise a former member without keeping the address. Keyed by SECRET_KEY, so
+    rotating the key forgets them, as it does the address hashes of clicks."""
+    key = hashlib.sha256(f"vafa-mailbox:{settings.SECRET_KEY}".encode()).digest()
+    return hmac.new(key, email_canonical(email).encode(), hashlib.sha256).hexdigest()
 
 
 def email_canonical(email: str) -> str:

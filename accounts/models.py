@@ -111,3 +111,19 @@ class LoginTrace(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ClosedMailbox(models.Model):
+    """A member who deleted their account, remembered only as a keyed hash of their mailbox:
+    someone coming back through a friend's referral link with that mailbox is sent to the
+    review queue (the referral check "the email already belonged to a member")."""
+
+    mailbox_hash = models.CharField(_("mailbox hash"), max_length=64, unique=True)
+    closed_at = models.DateTimeField(_("closed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("closed account's mailbox")
+        verbose_name_plural = _("closed accounts' mailboxes")
+
+    def __str__(self) -> str:
+        return self.mailbox_hash[:12]

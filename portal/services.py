@@ -8,7 +8,8 @@ from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import LoginTrace, User
+from accounts.managers import mailbox_hash
+from accounts.models import ClosedMailbox, LoginTrace, User
 from accounts.services import LANGUAGE_CODES, user_consent_apply
 from loyalty.models import Account, EventType
 from loyalty.services.earning import EventInput, EventOutcome, event_record_once
@@ -53,6 +54,7 @@ def member_delete(*, user: User) -> None:
     cancelled (without giving points back), invites they sent (other people's addresses)
     and sign-in traces are removed."""
     user = User.objects.select_for_update().get(pk=user.pk)
+    ClosedMailbox.objects.get_or_create(mailbox_hash=mailbox_hash(user.email))
     alias = f"deleted-{user.pk}@deleted.invalid"
     user.email = user.email_canonical = alias
     user.first_name = user.last_name = user.phone = ""

@@ -11,8 +11,8 @@ from datetime import timedelta
 from disposable_email_domains import blocklist
 from django.utils import timezone
 
-from accounts.managers import email_canonical
-from accounts.models import LoginTrace, User
+from accounts.managers import email_canonical, mailbox_hash
+from accounts.models import ClosedMailbox, LoginTrace, User
 from referrals.models import Referral
 
 RECENT_SESSIONS = timedelta(days=30)
@@ -35,6 +35,8 @@ def existing_member(referral: Referral, limit: int) -> Flag | None:
     twin = others.exclude(pk__in=[referral.referee_id, referral.referrer_id]).first()
     if twin is not None:
         return Flag("existing_member", f"the address is the same mailbox as member #{twin.pk}")
+    if ClosedMailbox.objects.filter(mailbox_hash=mailbox_hash(referral.referee.email)).exists():
+        return Flag("existing_member", "the mailbox belonged to a member who closed their account")
     return None
 
 

@@ -11,11 +11,12 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import LoginTrace, User
+from accounts.models import ClosedMailbox, LoginTrace, User
 from accounts.net import ip_hash
 from loyalty.models import Entry, EntryKind, EventType
 from loyalty.services.earning import EventInput, event_record
 from loyalty.services.ledger import account_for_member, account_open
+from portal.services import member_delete
 from referrals.codes import referral_code_find, referral_code_for
 from referrals.models import (
     Attribution,
@@ -422,3 +423,15 @@ def test_qr_code_and_unknown_links(client, referrer) -> None:
     assert qr["Content-Type"] == "image/svg+xml"
     assert qr.content.startswith(b"<svg")
     assert client.get("/r/NOSUCHCODE/").status_code == 404
+
+
+def test_a_former_member_coming_back_through_a_link_goes_to_review(referrer) -> None:
+    former = UserFactory(email="bob.smith@gmail.com")
+    account_open(member=former)
+    member_delete(user=former)
+
+    referral = attach(referrer, "Bob.Smith+again@googlemail.com")
+
+    assert rules(referral) == ["existing_member"]
+    assert "closed their account" in referral.flags[0]["evidence"]
+    assert "bob" not in str(ClosedMailbox.objects.values_list("mailbox_hash", flat=True))
