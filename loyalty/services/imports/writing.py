@@ -256,7 +256,8 @@ def _import_chunk(rows: list[Row], program: Program) -> ImportReport:
 @transaction.atomic
 def _chunk_write(rows: list[Row], program: Program, *, lock_budgets: bool) -> ImportReport:
     report, now = ImportReport(), timezone.now()
-    program = replace(program, budgets={}, taken={}, joined={}, segments={})  # this chunk's
+    # the program's rules are shared; budgets, participations and segments are this chunk's
+    program = replace(program, budgets={}, taken={}, joined={}, segments={})
     if connection.vendor == "postgresql":
         # A chunk's commit does not wait for its WAL flush (most of a chunk's commit time).
         # Safe here: a database crash can lose only the last chunks, never half of one, and
