@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.machine import busy_between, cpu_times, wait_quiet
+from bench.options import add_database_options
 from bench.web_run import (
     GIT,
     CpuShares,
@@ -54,10 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--warmup", type=int, default=2, help="untimed requests per case first")
     add("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
     add("--redis-db", type=int, default=14)
-    add("--create-db", action="store_true", help="DROP and CREATE the bench database first")
-    add("--reuse-db", action="store_true", help="keep the loaded data (skip the load)")
-    add("--keep-db", action="store_true", help="leave the database for inspection")
-    add("--quiet-wait", type=float, default=60, help="max seconds to wait for idle CPUs")
+    add_database_options(parser)
     args = parser.parse_args(argv)
     if unknown := set(args.cases.split(",")) - set(CASES):
         parser.error(f"unknown cases: {sorted(unknown)}")

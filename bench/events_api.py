@@ -23,6 +23,7 @@ import sys
 import time
 from typing import Any
 
+from bench.options import add_database_options
 from bench.web_measure import WrkPlan, medians, wrk_measured
 from bench.web_run import (
     bench_env,
@@ -55,10 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--port", type=int, default=8701)
     add("--redis-db", type=int, default=10)
     add("--max-requests", type=int, default=None, help="GUNICORN_MAX_REQUESTS (default: conf)")
-    add("--create-db", action="store_true", help="DROP and CREATE the bench database first")
-    add("--reuse-db", action="store_true", help="keep the loaded data (skip the load)")
-    add("--keep-db", action="store_true", help="leave the database for inspection")
-    add("--quiet-wait", type=float, default=60, help="max seconds to wait for idle CPUs")
+    add_database_options(parser)
     return parser.parse_args(argv)
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.machine import Measure
+from bench.options import add_database_options
 from bench.web_run import (
     VAR,
     bench_env,
@@ -49,9 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--chunk-size", type=int, default=2000, help="import_events --chunk-size")
     add("--repeat", type=int, default=3)
     add("--redis-db", type=int, default=11)
-    add("--create-db", action="store_true", help="DROP and CREATE the bench database first")
-    add("--keep-db", action="store_true", help="leave the database for inspection")
-    add("--quiet-wait", type=float, default=60, help="max seconds to wait for idle CPUs")
+    add_database_options(parser, reuse=False)
     return parser.parse_args(argv)
 
 

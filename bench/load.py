@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.options import add_database_options
 from bench.web_run import (
     VAR,
     VENV_BIN,
@@ -72,10 +73,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--port", type=int, default=8703)
     add("--redis-db", type=int, default=13)
     add("--csv-dir", type=Path, default=VAR, help="where locust's CSV files go")
-    add("--create-db", action="store_true", help="DROP and CREATE the bench database first")
-    add("--reuse-db", action="store_true", help="keep the loaded data (skip the load)")
-    add("--keep-db", action="store_true", help="leave the database for inspection")
-    add("--quiet-wait", type=float, default=60, help="max seconds to wait for idle CPUs")
+    add_database_options(parser)
     return parser.parse_args(argv)
 
 
