@@ -120,6 +120,19 @@ def _cancellable(redemption: Redemption, *, by_member: bool, now: datetime) -> N
         )
 
 
+def _voucher_cancel(voucher: Voucher, *, now: datetime) -> None:
+    """Cancel the voucher only if it is still unused and valid: a conditional update whose
+    row count decides the race with ``voucher_use`` (the shop) and the expiry job. On
+    PostgreSQL the loser's UPDATE waits for the winner's commit and then matches nothing."""
+    cancelled = Voucher.objects.filter(
+        pk=voucher.pk, status=VoucherStatus.ISSUED, expires_at__gt=now
+    ).update(status=VoucherStatus.CANCELLED)
+    if cancelled != 1:
+        raise RewardRefused(
+            _("Only an unused, valid voucher can be cancelled."), code="voucher_not_cancellable"
+        )
+
+
 @transaction.atomic
 def redemption_cancel(
     *, redemption: Redemption, by: AbstractBaseUser, reason: str = "", by_member: bool = False
@@ -136,6 +149,7 @@ def redemption_cancel(
     if redemption.status == RedemptionStatus.CANCELLED:
         return redemption
     _cancellable(redemption, by_member=by_member, now=now)
+    _voucher_cancel(redemption.voucher, now=now)
     restore = debit_restore(
         debit=redemption.entry,
         idempotency_key=f"cancel:{redemption.idempotency_key}",
@@ -147,7 +161,6 @@ def redemption_cancel(
     if redemption.reward.stock is not None:
         Reward.objects.filter(pk=redemption.reward_id).update(stock=F("stock") + 1)
         transaction.on_commit(catalogue_changed)
-    Voucher.objects.filter(pk=redemption.voucher.pk).update(status=VoucherStatus.CANCELLED)
     Redemption.objects.filter(pk=redemption.pk).update(
         status=RedemptionStatus.CANCELLED,
         cancelled_at=now,
