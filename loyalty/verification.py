@@ -28,6 +28,22 @@ SELECT account_id,
 FROM loyalty_lot GROUP BY account_id
 """
 
+# Per lot, from its entries: the credit that opened it (every kind but the three that
+# follow a lot), the accounts of all its entries, the expiry its credit recorded (NULL on
+# rows older than that column: not compared) and when its expiry entries say it expired.
+FOLLOWERS = "('release', 'expire', 'reversal')"
+LOT_CREDITS = f"""
+SELECT lot_id,
+    SUM(CASE WHEN kind IN {FOLLOWERS} THEN 0 ELSE 1 END) AS credits,
+    MIN(account_id) AS account_lo, MAX(account_id) AS account_hi,
+    MAX(CASE WHEN kind IN {FOLLOWERS} THEN NULL ELSE kind END) AS kind,
+    SUM(CASE WHEN kind IN {FOLLOWERS} THEN 0 ELSE points + pending_points END) AS points,
+    MAX(CASE WHEN kind IN {FOLLOWERS} THEN NULL ELSE lot_expires_at END) AS expires_at,
+    MIN(CASE WHEN kind = 'expire' THEN occurred_at END) AS expired_lo,
+    MAX(CASE WHEN kind = 'expire' THEN occurred_at END) AS expired_hi
+FROM loyalty_entry WHERE lot_id IS NOT NULL GROUP BY lot_id
+"""
+
 CHECKS: dict[str, tuple[str, str]] = {
     "balance_matches_entries": (
         "account balance, pending or lifetime points differ from the sum of its entries",
@@ -69,6 +85,19 @@ CHECKS: dict[str, tuple[str, str]] = {
         LEFT JOIN (SELECT lot_id, SUM(points) AS total FROM loyalty_allocation
                    GROUP BY lot_id) a ON a.lot_id = l.id
         WHERE l.remaining <> COALESCE(e.total, 0) - COALESCE(a.total, 0)
+        """,
+    ),
+    "lot_matches_its_credit": (
+        "a lot's account, kind, points or expiry differ from the one credit entry that opened "
+        "it (or it has none, or several), or an entry of the lot is on another account",
+        f"""
+        SELECT l.id, l.account_id, l.kind, l.points, l.expires_at, c.credits, c.account_lo,
+            c.account_hi, c.kind, c.points, c.expires_at, c.expired_lo, c.expired_hi
+        FROM loyalty_lot l LEFT JOIN ({LOT_CREDITS}) c ON c.lot_id = l.id
+        WHERE COALESCE(c.credits, 0) <> 1
+           OR c.account_lo <> l.account_id OR c.account_hi <> l.account_id
+           OR c.kind <> l.kind OR c.points <> l.points OR c.expires_at <> l.expires_at
+           OR c.expired_lo <> l.expires_at OR c.expired_hi <> l.expires_at
         """,
     ),
     "debit_matches_allocations": (
@@ -129,6 +158,18 @@ class Offence:
 def _plain(row: tuple) -> tuple:
     """PostgreSQL sums bigints as numeric; show whole numbers as ints."""
     return tuple(int(v) if isinstance(v, Decimal) else v for v in row)
+
+
+def ledger_check_register(*, name: str, description: str, sql: str) -> None:
+    """Add a check from an app built on the ledger (rewards, referrals): loyalty knows
+    nothing of them, they register their own invariants here from ``AppConfig.ready``."""
+    CHECKS[name] = (description, sql)
+
+
+def ledger_enforced_by_database() -> bool:
+    """Whether the database itself refuses edits of entries, allocations and lots' fixed
+    columns (PostgreSQL triggers, loyalty migrations 0002 and 0014); SQLite does not."""
+    return connection.vendor == "postgresql"
 
 
 def ledger_offences(*, limit: int = 100) -> list[Offence]:

@@ -95,6 +95,9 @@ class Entry(models.Model):
     lot = models.ForeignKey(
         "Lot", on_delete=models.PROTECT, null=True, blank=True, related_name="entries"
     )
+    # Recorded on credits (NULL on older rows and on other kinds): verify_ledger checks
+    # the lot's expires_at against it, so an edited expiry shows up.
+    lot_expires_at = models.DateTimeField(_("lot expiry at credit"), null=True, blank=True)
     related_entry = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,

@@ -29,9 +29,10 @@ WITH lot AS (
 ), entry AS (
     INSERT INTO loyalty_entry (account_id, kind, points, pending_points, qualifying_points,
                                lot_id, idempotency_key, source, details, note, occurred_at,
-                               created_at, created_by_id)
+                               created_at, created_by_id, lot_expires_at)
     SELECT %(account)s, %(kind)s, %(available)s, %(pending)s, %(counted)s, lot.id, %(key)s,
-           %(source)s, %(details)s::jsonb, %(note)s, %(occurred_at)s, %(now)s, %(created_by)s
+           %(source)s, %(details)s::jsonb, %(note)s, %(occurred_at)s, %(now)s, %(created_by)s,
+           %(expires_at)s
     FROM lot
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id
@@ -102,6 +103,7 @@ class CreditPlan:
             "note": self.note,
             "occurred_at": self.occurred_at,
             "created_by_id": self.created_by_id,
+            "lot_expires_at": self.expires_at,
         }
 
 
@@ -194,9 +196,9 @@ WITH input AS (
 ), entry AS (
     INSERT INTO loyalty_entry (account_id, kind, points, pending_points, qualifying_points,
                                lot_id, idempotency_key, source, details, note, occurred_at,
-                               created_at, created_by_id)
+                               created_at, created_by_id, lot_expires_at)
     SELECT %(account)s, kind, available, pending, counted, lot.id, key, source, details, note,
-           occurred_at, %(now)s, created_by
+           occurred_at, %(now)s, created_by, expires_at
     FROM input JOIN lot ON lot.id = input.lot_id
     ORDER BY input.ord
     RETURNING id, lot_id

@@ -3,8 +3,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
-from loyalty.verification import ledger_liability, ledger_offences
+from loyalty.verification import (
+    ledger_enforced_by_database,
+    ledger_liability,
+    ledger_offences,
+)
+
+NOT_ENFORCED = (
+    "note: this database ({vendor}) does not enforce the append-only ledger: entries, "
+    "allocations and lots can be edited in place, and only these checks would notice. "
+    "Production runs on PostgreSQL, whose triggers refuse such edits."
+)
 
 
 class Command(BaseCommand):
@@ -14,6 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=100, help="Offenders listed per check.")
 
     def handle(self, *args: Any, limit: int, **options: Any) -> None:
+        if not ledger_enforced_by_database():
+            self.stdout.write(self.style.WARNING(NOT_ENFORCED.format(vendor=connection.vendor)))
         offences = ledger_offences(limit=limit)
         liability = ledger_liability()
         for kind, (count, points, pending) in liability["by_kind"].items():
