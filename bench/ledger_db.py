@@ -149,6 +149,7 @@ def _entries(params: dict[str, Any]) -> int:
         "lot_id": "l.id",
         "idempotency_key": "'bench:earn:' || l.id",
         "occurred_at": "l.available_at",
+        "lot_expires_at": "l.expires_at",
         "created_at": "%(now)s",
     }
     return insert_select(Entry, exprs, "loyalty_lot AS l", params)

@@ -13,6 +13,8 @@ class RewardsConfig(AppConfig):
 
         from rewards.models import Reward
         from rewards.selectors import catalogue_changed
+        from rewards.verification import rewards_checks_register
 
         post_save.connect(catalogue_changed, sender=Reward, dispatch_uid="catalogue:save")
         post_delete.connect(catalogue_changed, sender=Reward, dispatch_uid="catalogue:delete")
+        rewards_checks_register()

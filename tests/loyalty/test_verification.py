@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from loyalty.models import EntryKind, Lot
 from loyalty.services.expiry import points_expire
 from loyalty.services.ledger import points_credit, points_debit
-from loyalty.verification import CHECKS, ledger_offences
+from loyalty.verification import LOT_CHECKS, ledger_offences
 from tests.loyalty.factories import AccountFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
@@ -79,7 +79,7 @@ def test_a_lot_edited_in_the_database_fails_verify_ledger_naming_the_lot(column,
 
     err = verify_fails()
     assert lot.pk in offenders("lot_matches_its_credit")
-    description = CHECKS["lot_matches_its_credit"][0]
+    description = LOT_CHECKS["lot_matches_its_credit"][0]
     assert f"lot_matches_its_credit: {description}: ({lot.pk}, " in err
 
 
