@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
@@ -63,22 +66,48 @@ def test_concurrent_redemptions_never_overspend_one_balance() -> None:
     assert ledger_offences() == []
 
 
-def _cancel_and_use(round_: int, reward) -> tuple[Redemption, Client, APIClient]:
-    account = funded(300)
-    redemption = reward_redeem(account=account, reward=reward, idempotency_key=f"r{round_}")
+REFUSED = "Only an unused, valid voucher can be cancelled."
+
+
+def _member_cancels(redemption: Redemption) -> tuple[Callable[[], object], dict]:
+    """The member's cancel button in the portal, and what the member is told either way."""
     member = Client()
-    member.force_login(account.member)
+    member.force_login(redemption.account.member)
+    url = reverse("portal:voucher_cancel", args=[redemption.pk])
+    told = {"cancel": ["Cancelled: your points are back."], "use": [REFUSED]}
+    return lambda: member.post(url), told
+
+
+def _staff_cancels(redemption: Redemption) -> tuple[Callable[[], object], dict]:
+    """Support's "Cancel and give the points back" action in the admin."""
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_redemption", "cancel_redemption"])
+    )
+    client = Client()
+    client.force_login(staff)
+    url = reverse("admin:rewards_redemption_changelist")
+    data = {"action": "cancel_selected", "_selected_action": [redemption.pk]}
+    told = {
+        "cancel": ["1 redemptions cancelled."],
+        "use": [f"{redemption}: {REFUSED}", "0 redemptions cancelled."],
+    }
+    return lambda: client.post(url, data), told
+
+
+def _shop_uses(redemption: Redemption, order_id: str) -> Callable[[], object]:
     shop = APIClient()
-    shop.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_create(name=f'Shop {round_}')[1]}")
-    return redemption, member, shop
+    shop.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_create(name=order_id)[1]}")
+    url = f"/api/v1/vouchers/{redemption.voucher.code}/use/"
+    return lambda: shop.post(url, {"order_id": order_id}, format="json")
 
 
-def _assert_one_winner(redemption: Redemption, cancel, use, order_id: str) -> str:
-    """Exactly one of the member's cancel and the shop's use took effect; return which."""
+def _assert_one_winner(redemption: Redemption, cancel, use, order_id: str, told: dict) -> str:
+    """Exactly one of the cancel and the shop's use took effect; return which."""
     voucher = Voucher.objects.get(pk=redemption.voucher.pk)
     redemption.refresh_from_db()
     balance = Account.objects.get(pk=redemption.account_id).balance
-    told = [str(m) for m in get_messages(cancel.wsgi_request)]
+    messages = [str(m) for m in get_messages(cancel.wsgi_request)]
     if use.status_code == 200:
         assert use.json()["status"] == VoucherStatus.USED
         assert (voucher.status, voucher.used_order_id) == (VoucherStatus.USED, order_id)
@@ -87,7 +116,7 @@ def _assert_one_winner(redemption: Redemption, cancel, use, order_id: str) -> st
             None,
         )
         assert balance == 200
-        assert told == ["Only an unused, valid voucher can be cancelled."]
+        assert messages == told["use"]
         return "use"
     assert (use.status_code, use.json()["error"]["code"]) == (409, "voucher_cancelled")
     assert (voucher.status, voucher.used_order_id, voucher.used_at) == (
@@ -97,26 +126,19 @@ def _assert_one_winner(redemption: Redemption, cancel, use, order_id: str) -> st
     )
     assert redemption.status == RedemptionStatus.CANCELLED
     assert balance == 300
-    assert told == ["Cancelled: your points are back."]
+    assert messages == told["cancel"]
     return "cancel"
 
 
-def test_member_cancel_racing_the_shops_use_has_exactly_one_winner_every_round() -> None:
+@pytest.mark.parametrize("canceller", [_member_cancels, _staff_cancels])
+def test_a_cancel_racing_the_shops_use_has_exactly_one_winner_every_round(canceller) -> None:
     reward = RewardFactory(points_cost=100)
-    winners = []
     for round_ in range(20):
-        redemption, member, shop = _cancel_and_use(round_, reward)
-        cancel_url = reverse("portal:voucher_cancel", args=[redemption.pk])
-        use_url = f"/api/v1/vouchers/{redemption.voucher.code}/use/"
-        order = {"order_id": f"POS-{round_}"}
+        redemption = reward_redeem(account=funded(300), reward=reward, idempotency_key=f"r{round_}")
+        cancel_job, told = canceller(redemption)
+        use_job = _shop_uses(redemption, f"POS-{round_}")
 
-        cancel, use = race(
-            2,
-            lambda i, c=cancel_url, u=use_url, o=order, m=member, s=shop: (
-                m.post(c) if i == 0 else s.post(u, o, format="json")
-            ),
-        )
+        cancel, use = race(2, lambda i, c=cancel_job, u=use_job: c() if i == 0 else u())
 
-        winners.append(_assert_one_winner(redemption, cancel, use, order["order_id"]))
-    assert len(winners) == 20
+        _assert_one_winner(redemption, cancel, use, f"POS-{round_}", told)
     assert ledger_offences() == []
