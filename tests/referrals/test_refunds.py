@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.db.models import Q, Sum
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -23,6 +24,7 @@ from loyalty.verification import ledger_offences
 from referrals.codes import referral_code_for
 from referrals.emails import referral_rewarded_emails_send
 from referrals.models import Qualification, Referral, ReferralStatus
+from referrals.selectors import member_referral_stats, program_funnel
 from referrals.services import (
     program_settings,
     referral_approve,
@@ -36,6 +38,9 @@ from tests.loyalty.factories import EarningRuleFactory
 pytestmark = pytest.mark.django_db
 
 WINDOW = 14
+CHANGELIST = "admin:referrals_referral_changelist"
+CHANGE = "admin:referrals_referral_change"
+SETTINGS_CHANGE = "admin:referrals_programsettings_change"
 
 
 @pytest.fixture(autouse=True)
@@ -359,3 +364,47 @@ def test_no_rewarded_email_after_the_reversal(shop, referrer, friend) -> None:
     referral_rewarded_emails_send(referral_id=Referral.objects.get().pk)  # a late email task
 
     assert mail.outbox == []
+
+
+def test_member_page_and_stats_show_the_reversal(client, shop, referrer, friend) -> None:
+    shop(friend, EventType.PURCHASE, "50.00", "o-1")
+    shop(friend, EventType.REFUND, "50.00", "o-1")
+    client.force_login(referrer)
+
+    html = client.get(reverse("referrals_refer")).content.decode()
+
+    assert "Reversed: purchase refunded" in html
+    stats = member_referral_stats(member=referrer)
+    assert (stats.signups, stats.qualified, stats.rewarded, stats.points) == (1, 0, 0, 0)
+    funnel = program_funnel()
+    assert (funnel.signups, funnel.qualified, funnel.rewarded) == (1, 0, 0)
+
+
+def test_admin_lists_reversed_referrals_and_has_the_claw_back_setting(
+    client, shop, referrer, friend
+) -> None:
+    shop(friend, EventType.PURCHASE, "50.00", "o-1")
+    shop(friend, EventType.REFUND, "50.00", "o-1")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    listed = client.get(reverse(CHANGELIST), {"status__exact": "reversed"})
+    detail = client.get(reverse(CHANGE, args=[Referral.objects.get().pk]))
+    settings_page = client.get(reverse(SETTINGS_CHANGE, args=[1]))
+
+    assert list(listed.context["cl"].result_list) == [Referral.objects.get()]
+    assert "Reversed: purchase refunded" in detail.content.decode()
+    assert "the qualifying purchase was refunded" in detail.content.decode()
+    assert "refund_claws_back" in settings_page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "label"),
+    [
+        ("fa", "لغو شد: خرید بازپرداخت شد"),
+        ("ar", "أُلغيت: تم استرداد الشراء"),
+        ("ru", "Отменено: покупка возвращена"),
+    ],
+)
+def test_the_reversed_status_is_translated(language: str, label: str) -> None:
+    with translation.override(language):
+        assert str(ReferralStatus.REVERSED.label) == label
