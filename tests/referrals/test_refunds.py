@@ -22,7 +22,6 @@ from loyalty.services.expiry import pending_release
 from loyalty.services.ledger import account_for_member, account_open, points_debit
 from loyalty.verification import ledger_offences
 from referrals.codes import referral_code_for
-from referrals.emails import referral_rewarded_emails_send
 from referrals.models import Qualification, Referral, ReferralStatus
 from referrals.selectors import member_referral_stats, program_funnel
 from referrals.services import (
@@ -92,6 +91,21 @@ def shop(django_capture_on_commit_callbacks):
         return outcome.event
 
     return send
+
+
+def shop_quietly(member: User, amount: str, order: str) -> Event:
+    """A purchase whose after-commit work (the referral task) is left to the caller."""
+    return event_record(
+        data=EventInput(
+            idempotency_key=f"purchase-{order}",
+            type=EventType.PURCHASE,
+            account=account_for_member(member=member),
+            occurred_at=timezone.now(),
+            amount=Decimal(amount),
+            currency="EUR",
+            order_id=order,
+        )
+    ).event
 
 
 def referral_points(member: User) -> tuple[int, int]:
@@ -270,19 +284,8 @@ def test_a_later_purchase_qualifies_again_and_pays_once(shop, referrer, friend) 
 def test_a_fully_refunded_purchase_whose_task_comes_late_does_not_qualify(
     shop, referrer, friend, django_capture_on_commit_callbacks
 ) -> None:
-    account = account_for_member(member=friend)
     with django_capture_on_commit_callbacks(execute=False):  # the referral task is late
-        purchase = event_record(
-            data=EventInput(
-                idempotency_key="p-1",
-                type=EventType.PURCHASE,
-                account=account,
-                occurred_at=timezone.now(),
-                amount=Decimal("50.00"),
-                currency="EUR",
-                order_id="o-1",
-            )
-        ).event
+        purchase = shop_quietly(friend, "50.00", "o-1")
     shop(friend, EventType.REFUND, "50.00", "o-1")
 
     referral_qualify_task.delay(friend.pk, "purchase", "50.00", None, purchase.pk)
@@ -356,12 +359,19 @@ def test_claw_back_off_still_cancels_pending_rewards(shop, referrer, friend, pro
 # --- what people see --------------------------------------------------------------------
 
 
-def test_no_rewarded_email_after_the_reversal(shop, referrer, friend) -> None:
-    shop(friend, EventType.PURCHASE, "50.00", "o-1")
+def test_no_rewarded_email_when_the_reward_was_reversed_before_it_went(
+    shop, referrer, friend, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False):  # the referral task waits
+        purchase = shop_quietly(friend, "50.00", "o-1")
+    with django_capture_on_commit_callbacks(execute=False) as emails:  # the email task waits
+        referral_qualify_task.delay(friend.pk, "purchase", "50.00", None, purchase.pk)
+    assert Referral.objects.get().status == ReferralStatus.REWARDED
     shop(friend, EventType.REFUND, "50.00", "o-1")
     mail.outbox.clear()
 
-    referral_rewarded_emails_send(referral_id=Referral.objects.get().pk)  # a late email task
+    for send in emails:  # the email task runs after the reversal
+        send()
 
     assert mail.outbox == []
 
