@@ -116,7 +116,8 @@ def test_refund_racing_the_release_job_reverses_each_reward_once(settings) -> No
 
         assert not [r for r in results if isinstance(r, Exception)]
         referral.refresh_from_db()
-        assert (referral.status, referral.reversals) == (ReferralStatus.REVERSED, 1)
+        assert referral.status == ReferralStatus.REVERSED
+        assert referral.reversals == 1
         undone = Entry.objects.filter(kind=EntryKind.REVERSAL, source=f"referral:{referral.pk}")
         # Released then clawed back, or cancelled while pending: both sides the same way.
         shape = sorted((e.points, e.pending_points) for e in undone)
