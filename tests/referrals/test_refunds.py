@@ -4,6 +4,7 @@ later purchase may qualify the referral again (paying once)."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from loyalty.models import Entry, EntryKind, Event, EventType, Lot, LotState
 from loyalty.services.apikeys import api_key_create
 from loyalty.services.earning import EventInput, event_record
 from loyalty.services.expiry import pending_release
+from loyalty.services.imports import events_import, rows_read
 from loyalty.services.ledger import account_for_member, account_open, points_debit
 from loyalty.verification import ledger_offences
 from referrals.codes import referral_code_for
@@ -418,3 +420,17 @@ def test_admin_lists_reversed_referrals_and_has_the_claw_back_setting(
 def test_the_reversed_status_is_translated(language: str, label: str) -> None:
     with translation.override(language):
         assert str(ReferralStatus.REVERSED.label) == label
+
+
+def test_refund_of_an_imported_qualifying_purchase_reverses_too(
+    shop, referrer, friend, django_capture_on_commit_callbacks
+) -> None:
+    csv = "order_id,member_email,amount,currency,occurred_at\nCSV-1,nina@example.com,50.00,EUR,\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        events_import(rows=rows_read(io.StringIO(csv)))
+    assert Referral.objects.get().status == ReferralStatus.REWARDED
+
+    shop(friend, EventType.REFUND, "50.00", "CSV-1")
+
+    assert Referral.objects.get().status == ReferralStatus.REVERSED
+    assert (referral_points(referrer), referral_points(friend)) == ((0, 0), (0, 0))
