@@ -240,23 +240,28 @@ def referral_refund(*, refund_event_id: int) -> Referral | None:
     referral and what is left of it is under the minimum, the rewards are reversed (pending
     ones always; released ones if the program claws back) and the referral is marked
     reversed, to be qualified again by a later purchase. Replaying it changes nothing."""
-    refund = Event.objects.filter(pk=refund_event_id, type=EventType.REFUND).first()
-    if refund is None or refund.refund_of_id is None:
+    refund = (
+        Event.objects.filter(pk=refund_event_id, type=EventType.REFUND, refund_of__isnull=False)
+        .values("refund_of_id", "account__member_id")
+        .first()
+    )
+    if refund is None:
         return None
-    referral = (
-        Referral.objects.select_for_update().filter(referee__loyalty_account=refund.account_id)
-    ).first()
-    if referral is None or referral.qualifying_event_id != refund.refund_of_id:
+    # Only the referral row is locked here (a join would lock the friend's account too,
+    # out of the id order the ledger locks accounts in).
+    referee_id, purchase_id = refund["account__member_id"], refund["refund_of_id"]
+    referral = Referral.objects.select_for_update().filter(referee_id=referee_id).first()
+    if referral is None or referral.qualifying_event_id != purchase_id:
         return referral
     program = program_settings()
-    left = _net_amount(event_id=refund.refund_of_id, referee_id=referral.referee_id)
+    left = _net_amount(event_id=purchase_id, referee_id=referee_id)
     if left is not None and left >= program.min_purchase_amount:
         return referral
     if referral.status == ReferralStatus.REVIEW:  # qualified while in review, never paid
         return _unqualify(referral)
     if referral.status != ReferralStatus.REWARDED:
         return referral
-    return _reverse(referral, program, refund_event_id=refund.pk)
+    return _reverse(referral, program, refund_event_id=refund_event_id)
 
 
 def _unqualify(referral: Referral) -> Referral:
