@@ -20,7 +20,15 @@ class ProgramSettingsAdmin(admin.ModelAdmin):
     fieldsets = (
         (
             _("Rewards"),
-            {"fields": ("referrer_points", "referee_points", "rewards_pending", "monthly_cap")},
+            {
+                "fields": (
+                    "referrer_points",
+                    "referee_points",
+                    "rewards_pending",
+                    "refund_claws_back",
+                    "monthly_cap",
+                )
+            },
         ),
         (
             _("Qualification"),
@@ -96,7 +104,10 @@ class ReferralAdmin(CsvExportMixin, admin.ModelAdmin):
         "qualify_by",
         "created_at",
         "qualified_at",
+        "qualifying_event",
         "rewarded_at",
+        "reversed_at",
+        "reversals",
         "referrer_points",
         "referee_points",
         "reviewed_by",

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.emails import absolute_url, email_render
 from loyalty.services.email_log import email_send_once
 from referrals.codes import referral_code_for
-from referrals.models import Invite, Referral
+from referrals.models import Invite, Referral, ReferralStatus
 from referrals.selectors import referral_link
 
 
@@ -42,16 +42,20 @@ def invite_email_send(*, invite_id: int) -> None:
 
 def referral_rewarded_emails_send(*, referral_id: int, token: str = "") -> None:
     """Tell both sides what they earned; each email is logged on its own, so a retry after
-    the second failed does not send the first again."""
-    referral = Referral.objects.select_related("referrer", "referee").filter(pk=referral_id).first()
+    the second failed does not send the first again. Nothing goes out for a referral that
+    is no longer rewarded (its purchase was refunded); one qualified again after that is
+    a new round with emails of its own."""
+    rewarded = Referral.objects.filter(pk=referral_id, status=ReferralStatus.REWARDED)
+    referral = rewarded.select_related("referrer", "referee").first()
     if referral is None:
         return
     portal = absolute_url(reverse("home"))
+    key = f"{referral.pk}:{referral.reversals}" if referral.reversals else referral.pk
     if referral.referrer_points:
         email_send_once(
             user=referral.referrer,
             template="referral_rewarded_referrer",
-            key=referral.pk,
+            key=key,
             token=token,
             context={
                 "referral": referral,
@@ -64,7 +68,7 @@ def referral_rewarded_emails_send(*, referral_id: int, token: str = "") -> None:
         email_send_once(
             user=referral.referee,
             template="referral_rewarded_referee",
-            key=referral.pk,
+            key=key,
             token=token,
             context={
                 "referral": referral,

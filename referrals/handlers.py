@@ -1,5 +1,6 @@
 """Signal glue only: what the friend did is handed to a Celery task that qualifies the
-referral (idempotent; runs after the triggering transaction committed)."""
+referral, or reverses it when the qualifying purchase is refunded (idempotent; runs after
+the triggering transaction committed)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,19 @@ from django.http import HttpRequest
 from loyalty.models import EventType
 from loyalty.signals import event_recorded, events_imported
 from referrals.attribution import referral_signup_from_request
-from referrals.selectors import referral_waiting, referrals_waiting_among
-from referrals.tasks import referral_qualify_task
+from referrals.selectors import (
+    referral_purchase_qualified,
+    referral_waiting,
+    referrals_waiting_among,
+)
+from referrals.tasks import referral_qualify_task, referral_refund_task
 
 
 @receiver(event_recorded, dispatch_uid="referrals.purchase")
 def on_event(
     sender: Any,
     *,
+    event_id: int,
     member_id: int,
     type: str,
     amount: Decimal | None,
@@ -30,7 +36,10 @@ def on_event(
     **kwargs: Any,
 ) -> None:
     if type == EventType.PURCHASE and referral_waiting(referee_id=member_id):
-        referral_qualify_task.delay(member_id, "purchase", str(amount), occurred_at.isoformat())
+        at = occurred_at.isoformat()
+        referral_qualify_task.delay(member_id, "purchase", str(amount), at, event_id)
+    elif type == EventType.REFUND and referral_purchase_qualified(referee_id=member_id):
+        referral_refund_task.delay(event_id)
 
 
 @receiver(events_imported, dispatch_uid="referrals.imported")
@@ -40,7 +49,9 @@ def on_events_imported(sender: Any, *, events: list[dict[str, Any]], **kwargs: A
     for event in purchases:
         if event["member_id"] in waiting:
             amount, at = str(event["amount"]), event["occurred_at"].isoformat()
-            referral_qualify_task.delay(event["member_id"], "purchase", amount, at)
+            referral_qualify_task.delay(
+                event["member_id"], "purchase", amount, at, event["event_id"]
+            )
 
 
 @receiver(email_confirmed, dispatch_uid="referrals.email_confirmed")

@@ -55,6 +55,15 @@ class ProgramSettings(models.Model):
         help_text=_("Empty: no cap."),
     )
     rewards_pending = models.BooleanField(_("rewards wait for the return window"), default=True)
+    refund_claws_back = models.BooleanField(
+        _("a refund after release takes the rewards back"),
+        default=True,
+        help_text=_(
+            "A refund of the qualifying purchase always cancels rewards that are still "
+            "pending. Once they are released: on, both sides lose what is still available, "
+            "as with a refunded purchase; off, they keep them."
+        ),
+    )
     invite_daily_limit = models.PositiveIntegerField(_("invites per member per day"), default=10)
     signups_per_hour_limit = models.PositiveIntegerField(
         _("sign-ups per code per hour before review"), default=5
@@ -148,9 +157,12 @@ class ReferralStatus(models.TextChoices):
     REWARDED = "rewarded", _("Rewarded")
     REJECTED = "rejected", _("Rejected")
     EXPIRED = "expired", _("Expired")
+    REVERSED = "reversed", _("Reversed: purchase refunded")
 
 
 OPEN_STATUSES = (ReferralStatus.PENDING, ReferralStatus.REVIEW, ReferralStatus.QUALIFIED)
+# A purchase can (still, or again) qualify referrals in these states.
+WAITING_STATUSES = (ReferralStatus.PENDING, ReferralStatus.REVIEW, ReferralStatus.REVERSED)
 
 
 class Referral(models.Model):
@@ -178,6 +190,16 @@ class Referral(models.Model):
     created_at = models.DateTimeField(_("signed up at"), auto_now_add=True)
     qualified_at = models.DateTimeField(_("qualified at"), null=True, blank=True)
     rewarded_at = models.DateTimeField(_("rewarded at"), null=True, blank=True)
+    qualifying_event = models.ForeignKey(
+        "loyalty.Event",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("qualifying purchase"),
+    )
+    reversals = models.PositiveSmallIntegerField(_("times reversed"), default=0)
+    reversed_at = models.DateTimeField(_("reversed at"), null=True, blank=True)
     referrer_points = models.PositiveIntegerField(_("referrer points"), default=0)
     referee_points = models.PositiveIntegerField(_("new member points"), default=0)
     reviewed_by = models.ForeignKey(

@@ -26,6 +26,7 @@ class ReferralResource(resources.ModelResource):
             "checks",
             "qualified_at",
             "rewarded_at",
+            "reversed_at",
             "referrer_points",
             "referee_points",
         )

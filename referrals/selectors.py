@@ -134,8 +134,8 @@ def referral_waiting(*, referee_id: int) -> bool:
     every purchase, so it is one indexed look-up."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT 1 FROM referrals_referral WHERE referee_id = %s AND status IN (%s, %s)",
-            [referee_id, ReferralStatus.PENDING, ReferralStatus.REVIEW],
+            "SELECT 1 FROM referrals_referral WHERE referee_id = %s AND status IN (%s, %s, %s)",
+            [referee_id, ReferralStatus.PENDING, ReferralStatus.REVIEW, ReferralStatus.REVERSED],
         )
         return cursor.fetchone() is not None
 
@@ -144,6 +144,13 @@ def referrals_waiting_among(*, referee_ids: set[int]) -> set[int]:
     """Which of these members have a referral a purchase could still qualify (one query for
     a whole chunk of imported purchases)."""
     waiting = Referral.objects.filter(
-        referee_id__any=referee_ids, status__in=[ReferralStatus.PENDING, ReferralStatus.REVIEW]
+        referee_id__any=referee_ids,
+        status__in=[ReferralStatus.PENDING, ReferralStatus.REVIEW, ReferralStatus.REVERSED],
     )
     return set(waiting.values_list("referee_id", flat=True))
+
+
+def referral_purchase_qualified(*, referee_id: int) -> bool:
+    """Did one of this member's purchases qualify their referral (so a refund may undo it)?
+    Asked after every refund: one look-up by the unique referee."""
+    return Referral.objects.filter(referee_id=referee_id, qualifying_event__isnull=False).exists()

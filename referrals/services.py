@@ -6,7 +6,11 @@ passed through in the transaction that pays both sides; a referral that qualifie
 check fired waits in review with ``qualified_at`` set, and points held for the return
 window are pending in the ledger, not in the referral. Rewards go through the ledger with
 keys derived from the referral, so a referral is never rewarded twice, whatever is
-replayed."""
+replayed.
+
+A refund that takes the qualifying purchase under the minimum reverses both rewards
+(reversed); the friend's next qualifying purchase within the window may qualify it again,
+and that round has its own ledger keys, so it pays once too (docs/referrals.md)."""
 
 from __future__ import annotations
 
@@ -23,12 +27,14 @@ from django.utils.translation import gettext as _
 from accounts.managers import email_normalize
 from accounts.models import User
 from loyalty.errors import LedgerError
-from loyalty.models import EntryKind
-from loyalty.services.ledger import account_for_member, points_credit
+from loyalty.lock_objects import accounts_lock
+from loyalty.models import Entry, EntryKind, Event, EventType, Lot, LotState
+from loyalty.services.ledger import account_for_member, credit_reverse, points_credit
 from referrals.codes import referral_code_find, referral_code_for
 from referrals.fraud import fraud_flags
 from referrals.models import (
     OPEN_STATUSES,
+    WAITING_STATUSES,
     Invite,
     ProgramSettings,
     Qualification,
@@ -105,17 +111,39 @@ def _qualifies(program: ProgramSettings, trigger: str, amount: Decimal | None) -
     return trigger == "purchase" and amount is not None and amount >= program.min_purchase_amount
 
 
+def _net_amount(*, event_id: int, referee_id: int) -> Decimal | None:
+    """What is left of the friend's purchase after its refunds (read at the time of asking:
+    a purchase refunded before its referral task ran qualifies for what is left)."""
+    row = (
+        Event.objects.filter(pk=event_id, type=EventType.PURCHASE, account__member_id=referee_id)
+        .values_list("amount", "refunded_amount")
+        .first()
+    )
+    return None if row is None else row[0] - row[1]
+
+
+_QUALIFIED_FIELDS = ("qualified_at", "qualifying_event", "flags")
+
+
 @transaction.atomic
 def referral_qualify(
-    *, referee_id: int, trigger: str, amount: Decimal | None = None, at: datetime | None = None
+    *,
+    referee_id: int,
+    trigger: str,
+    amount: Decimal | None = None,
+    at: datetime | None = None,
+    event_id: int | None = None,
 ) -> Referral | None:
-    """React to something the friend did (verified their email, bought something).
-    Safe to call again with the same or any later event: it acts at most once."""
+    """React to something the friend did (verified their email, bought something; a
+    purchase is named by ``event_id``). Safe to call again with the same or any later
+    event: it acts at most once (once per round after a reversal)."""
     at = at or timezone.now()
     program = program_settings()
     referral = Referral.objects.select_for_update().filter(referee_id=referee_id).first()
-    if referral is None or referral.status not in (ReferralStatus.PENDING, ReferralStatus.REVIEW):
+    if referral is None or referral.status not in WAITING_STATUSES:
         return referral
+    if event_id is not None:
+        amount = _net_amount(event_id=event_id, referee_id=referee_id)
     if (
         referral.qualified_at
         or not _qualifies(program, trigger, amount)
@@ -123,6 +151,7 @@ def referral_qualify(
     ):
         return referral
     referral.qualified_at = timezone.now()
+    referral.qualifying_event_id = event_id
     flags = _merge(
         referral.flags,
         fraud_flags(referral=referral, velocity_limit=program.signups_per_hour_limit),
@@ -130,10 +159,10 @@ def referral_qualify(
     referral.flags = flags
     if flags and not referral.approved:
         referral.status = ReferralStatus.REVIEW
-        referral.save(update_fields=["qualified_at", "flags", "status"])
+        referral.save(update_fields=[*_QUALIFIED_FIELDS, "status"])
         return referral
     referral.status = ReferralStatus.QUALIFIED
-    referral.save(update_fields=["qualified_at", "flags", "status"])
+    referral.save(update_fields=[*_QUALIFIED_FIELDS, "status"])
     return _reward(referral, program)
 
 
@@ -152,6 +181,16 @@ def _referrer_capped(referral: Referral, program: ProgramSettings) -> bool:
     return rewarded >= program.monthly_cap
 
 
+SIDES = ("referrer", "referee")
+
+
+def reward_key(*, referral: Referral, side: str) -> str:
+    """The ledger key of one side's reward. A referral qualified again after a reversal
+    pays under keys of its own round, so each round pays at most once."""
+    key = f"referral:{referral.pk}:{side}"
+    return f"{key}:{referral.reversals}" if referral.reversals else key
+
+
 def _credit(referral: Referral, member_id: int, side: str, points: int, program) -> int:
     if points <= 0:
         return 0
@@ -160,7 +199,7 @@ def _credit(referral: Referral, member_id: int, side: str, points: int, program)
         account=account_for_member(member=User.objects.get(pk=member_id)),
         points=points,
         kind=EntryKind.REFERRAL,
-        idempotency_key=f"referral:{referral.pk}:{side}",
+        idempotency_key=reward_key(referral=referral, side=side),
         available_at=timezone.now() + timedelta(days=days) if days else None,
         source=f"referral:{referral.pk}",
         details={"referral_id": referral.pk, "side": side},
@@ -188,6 +227,86 @@ def _reward(referral: Referral, program: ProgramSettings) -> Referral:
         reason="" if referrer_points or not program.referrer_points else _("monthly cap reached"),
     )
     transaction.on_commit(lambda: referral_rewarded_email_task.delay(referral.pk))
+    referral.refresh_from_db()
+    return referral
+
+
+# --- refunds -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def referral_refund(*, refund_event_id: int) -> Referral | None:
+    """React to a refund of the friend's purchase. If it is the purchase that qualified the
+    referral and what is left of it is under the minimum, the rewards are reversed (pending
+    ones always; released ones if the program claws back) and the referral is marked
+    reversed, to be qualified again by a later purchase. Replaying it changes nothing."""
+    refund = (
+        Event.objects.filter(pk=refund_event_id, type=EventType.REFUND, refund_of__isnull=False)
+        .values("refund_of_id", "account__member_id")
+        .first()
+    )
+    if refund is None:
+        return None
+    # Only the referral row is locked here (a join would lock the friend's account too,
+    # out of the id order the ledger locks accounts in).
+    referee_id, purchase_id = refund["account__member_id"], refund["refund_of_id"]
+    referral = Referral.objects.select_for_update().filter(referee_id=referee_id).first()
+    if referral is None or referral.qualifying_event_id != purchase_id:
+        return referral
+    program = program_settings()
+    left = _net_amount(event_id=purchase_id, referee_id=referee_id)
+    if left is not None and left >= program.min_purchase_amount:
+        return referral
+    if referral.status == ReferralStatus.REVIEW:  # qualified while in review, never paid
+        return _unqualify(referral)
+    if referral.status != ReferralStatus.REWARDED:
+        return referral
+    return _reverse(referral, program, refund_event_id=refund_event_id)
+
+
+def _unqualify(referral: Referral) -> Referral:
+    referral.qualified_at, referral.qualifying_event = None, None
+    referral.save(update_fields=["qualified_at", "qualifying_event"])
+    return referral
+
+
+def _reward_credits(referral: Referral) -> list[Entry]:
+    """This round's reward entries, their accounts locked (pk order) and lots read after."""
+    keys = [reward_key(referral=referral, side=side) for side in SIDES]
+    credits = list(Entry.objects.filter(idempotency_key__in=keys).order_by("account_id"))
+    accounts_lock(account_ids=[credit.account_id for credit in credits])
+    return credits
+
+
+def _released(credits: list[Entry]) -> bool:
+    lots = Lot.objects.filter(pk__in=[credit.lot_id for credit in credits])
+    return bool(credits) and not lots.filter(state=LotState.PENDING).exists()
+
+
+def _reverse(referral: Referral, program: ProgramSettings, *, refund_event_id: int) -> Referral:
+    credits = _reward_credits(referral)
+    if _released(credits) and not program.refund_claws_back:
+        reason = _("purchase refunded after the rewards were released; kept")
+        Referral.objects.filter(pk=referral.pk).update(reason=reason)
+        referral.refresh_from_db()
+        return referral
+    for credit in credits:
+        credit_reverse(
+            credit=credit,
+            idempotency_key=f"{credit.idempotency_key}:reverse",
+            source=f"referral:{referral.pk}",
+            details={**credit.details, "refund_event_id": refund_event_id},
+        )
+    Referral.objects.filter(pk=referral.pk).update(
+        status=ReferralStatus.REVERSED,
+        reason=_("the qualifying purchase was refunded"),
+        reversals=referral.reversals + 1,
+        reversed_at=timezone.now(),
+        qualified_at=None,
+        qualifying_event=None,
+        referrer_points=0,
+        referee_points=0,
+    )
     referral.refresh_from_db()
     return referral
 

@@ -23,7 +23,11 @@ def referral_rewarded_email_task(self: Task, referral_id: int) -> None:
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
 def referral_qualify_task(
-    referee_id: int, trigger: str, amount: str | None = None, at: str | None = None
+    referee_id: int,
+    trigger: str,
+    amount: str | None = None,
+    at: str | None = None,
+    event_id: int | None = None,
 ) -> None:
     from referrals.services import referral_qualify  # services enqueue these tasks
 
@@ -32,7 +36,15 @@ def referral_qualify_task(
         trigger=trigger,
         amount=Decimal(amount) if amount is not None else None,
         at=parse_datetime(at) if at else None,
+        event_id=event_id,
     )
+
+
+@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+def referral_refund_task(refund_event_id: int) -> None:
+    from referrals.services import referral_refund
+
+    referral_refund(refund_event_id=refund_event_id)
 
 
 @shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
