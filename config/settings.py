@@ -219,6 +219,8 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="10/m/ip,5/5m/key"),
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+# Tell members when their password or email address changes (templates/account/email/).
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 # Rate limits are keyed on the client IP. Behind a reverse proxy, set the number of
 # proxies you control; the raw X-Forwarded-For header is never trusted otherwise.
@@ -348,5 +350,5 @@ POINTS_EXPIRY_DAYS = env.int("POINTS_EXPIRY_DAYS", default=365)
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=14)
 REDEMPTION_CANCEL_HOURS = env.int("REDEMPTION_CANCEL_HOURS", default=24)
 EXPIRY_REMINDER_DAYS = env.int("EXPIRY_REMINDER_DAYS", default=14)
-PROGRAM_NAME = env.str("PROGRAM_NAME", default="Vafa Club")
-PROGRAM_NAME = env.str("PROGRAM_NAME", default="Vafa Club")
+# The club's name in pages, emails and the Site row (CLUB_NAME is accepted as an alias).
+PROGRAM_NAME = env.str("PROGRAM_NAME", default=env.str("CLUB_NAME", default="Vafa Club"))
