@@ -88,7 +88,9 @@ class QrCodeView(View):
         # A standalone SVG needs its xmlns (``svg_inline`` leaves it out): without it the
         # browser shows the <img>'s alt text instead of the code.
         svg = io.BytesIO()
-        segno.make(referral_link(code=found), error="m").save(svg, kind="svg", scale=8, border=2)
+        segno.make(referral_link(code=found), error="m").save(
+            svg, kind="svg", scale=8, border=2, xmldecl=False
+        )
         response = HttpResponse(svg.getvalue(), content_type="image/svg+xml")
         response["Cache-Control"] = "public, max-age=86400"
         return response
