@@ -37,8 +37,15 @@ SUBJECTS = {
         "changed": "گذرواژه تغییر کرد",
         "reset_done": "بازنشانی گذرواژه",
     },
+    "ar": {"confirm": "أكد عنوان البريد الإلكتروني"},
+    "ru": {"confirm": "Пожалуйста, подтвердите Ваш адрес электронной почты"},
 }
-GREETING = {"en": f"Hello from {CLUB}!", "fa": f"سلام از طرف {CLUB}!"}
+GREETING = {
+    "en": f"Hello from {CLUB}!",
+    "fa": f"سلام از طرف {CLUB}!",
+    "ar": f"مرحبا من موقع {CLUB}!",
+    "ru": f"Вас приветствует {CLUB}!",
+}
 ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
 LINK = re.compile(r"https?://[^\s\"'<>]+")
 
@@ -61,7 +68,7 @@ def assert_branded(message: mail.EmailMessage, *, language: str, subject: str) -
     assert "<" not in message.body
     assert "Fish &amp; Chips Club" in html
     assert CLUB not in html
-    direction = "rtl" if language == "fa" else "ltr"
+    direction = "rtl" if language in ("fa", "ar") else "ltr"
     assert f'<html lang="{language}" dir="{direction}">' in html
     links = LINK.findall(message.body) + LINK.findall(html)
     assert links
@@ -81,7 +88,7 @@ def _signup(client, *, language: str) -> None:
     )
 
 
-@pytest.mark.parametrize("language", ["en", "fa"])
+@pytest.mark.parametrize("language", ["en", "fa", "ar", "ru"])
 def test_signup_verification_email_is_branded(client, language: str) -> None:
     _signup(client, language=language)
 
