@@ -11,4 +11,9 @@ class ConfigConfig(AppConfig):
     verbose_name = _("Operations")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from config import lookups  # noqa: F401 - registers ``__any``
+        from config.sites import site_sync_after_migrate
+
+        post_migrate.connect(site_sync_after_migrate, dispatch_uid="vafa_site_sync")

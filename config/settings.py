@@ -65,6 +65,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.security_headers.SecurityHeadersMiddleware",
     "config.health.HealthCheckMiddleware",
     "config.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -219,6 +220,8 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": env.str("LOGIN_FAILED_RATE_LIMIT", default="10/m/ip,5/5m/key"),
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+# Tell members when their password or email address changes (templates/account/email/).
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 # Rate limits are keyed on the client IP. Behind a reverse proxy, set the number of
 # proxies you control; the raw X-Forwarded-For header is never trusted otherwise.
@@ -277,6 +280,42 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy and Permissions-Policy on every response
+# (config/security_headers.py; docs/configuration.md#security-headers).
+CSP_DIRECTIVES = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+# Extra sources, e.g. "img-src https://cdn.shop.example; connect-src https://sentry.example".
+CSP_EXTRA = env.str("CSP_EXTRA", default="")
+# Send the policy as Content-Security-Policy-Report-Only (browsers report, block nothing).
+CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=False)
+PERMISSIONS_POLICY_DISABLED = [
+    "accelerometer",
+    "ambient-light-sensor",
+    "autoplay",
+    "battery",
+    "camera",
+    "display-capture",
+    "geolocation",
+    "gyroscope",
+    "hid",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "serial",
+    "usb",
+    "xr-spatial-tracking",
+]
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -348,5 +387,5 @@ POINTS_EXPIRY_DAYS = env.int("POINTS_EXPIRY_DAYS", default=365)
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=14)
 REDEMPTION_CANCEL_HOURS = env.int("REDEMPTION_CANCEL_HOURS", default=24)
 EXPIRY_REMINDER_DAYS = env.int("EXPIRY_REMINDER_DAYS", default=14)
-PROGRAM_NAME = env.str("PROGRAM_NAME", default="Vafa Club")
-PROGRAM_NAME = env.str("PROGRAM_NAME", default="Vafa Club")
+# The club's name in pages, emails and the Site row (CLUB_NAME is accepted as an alias).
+PROGRAM_NAME = env.str("PROGRAM_NAME", default=env.str("CLUB_NAME", default="Vafa Club"))

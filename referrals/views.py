@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
@@ -84,8 +85,13 @@ class QrCodeView(View):
         found = referral_code_find(code=code)
         if found is None:
             raise Http404
-        svg = segno.make(referral_link(code=found), error="m").svg_inline(scale=8, border=2)
-        response = HttpResponse(svg, content_type="image/svg+xml")
+        # A standalone SVG needs its xmlns (``svg_inline`` leaves it out): without it the
+        # browser shows the <img>'s alt text instead of the code.
+        svg = io.BytesIO()
+        segno.make(referral_link(code=found), error="m").save(
+            svg, kind="svg", scale=8, border=2, xmldecl=False
+        )
+        response = HttpResponse(svg.getvalue(), content_type="image/svg+xml")
         response["Cache-Control"] = "public, max-age=86400"
         return response
 
