@@ -12,3 +12,6 @@ class ConfigConfig(AppConfig):
 
     def ready(self) -> None:
         from config import lookups  # noqa: F401 - registers ``__any``
+        from config.input import forms_refuse_hostile_json
+
+        forms_refuse_hostile_json()
