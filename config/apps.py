@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from types import ModuleType
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -10,8 +12,12 @@ class ConfigConfig(AppConfig):
     name = "config"
     verbose_name = _("Operations")
 
-    def ready(self) -> None:
-        from config import lookups  # noqa: F401 - registers ``__any``
+    def __init__(self, app_name: str, app_module: ModuleType | None) -> None:
+        super().__init__(app_name, app_module)
+        # Here, not in ready(): the admin's ready() (listed first) builds the admin's forms.
         from config.input import forms_refuse_hostile_json
 
         forms_refuse_hostile_json()
+
+    def ready(self) -> None:
+        from config import lookups  # noqa: F401 - registers ``__any``

@@ -14,6 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from loyalty.admin.segments import CampaignForm
 from loyalty.keys import entry_key
 from loyalty.models import ApiReplay, Entry, Event
 from loyalty.services.apikeys import api_key_create
@@ -134,6 +135,14 @@ def test_form_json_fields_refuse_escaped_nul() -> None:
     with pytest.raises(ValidationError):
         field.clean(r'{"note": "\u0000"}')
     assert field.clean('{"note": "fine"}') == {"note": "fine"}
+
+
+def test_admin_campaign_form_refuses_escaped_nul_in_its_json_field() -> None:
+    form = CampaignForm(data={"name": "Double", "event_types": r'["purchase\u0000"]'})
+
+    assert form.errors["event_types"] == [
+        "Text cannot contain NUL characters or unpaired surrogates."
+    ]
 
 
 # --- digits, amounts and nesting --------------------------------------------------------
