@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from types import ModuleType
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -9,6 +11,13 @@ class ConfigConfig(AppConfig):
 
     name = "config"
     verbose_name = _("Operations")
+
+    def __init__(self, app_name: str, app_module: ModuleType | None) -> None:
+        super().__init__(app_name, app_module)
+        # Here, not in ready(): the admin's ready() (listed first) builds the admin's forms.
+        from config.input import forms_refuse_hostile_json
+
+        forms_refuse_hostile_json()
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate

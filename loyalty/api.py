@@ -34,6 +34,7 @@ from loyalty.selectors import account_entries, member_account_fast, member_summa
 from loyalty.services.earning import EventInput, event_record
 from loyalty.services.ledger import account_for_member
 from loyalty.services.members import member_enroll
+from loyalty.validation import MoneyField, StrictIntegerField
 
 API_EVENT_TYPES = [
     EventType.PURCHASE,
@@ -238,9 +239,9 @@ class MemberLedgerApi(APIView):
 class EventInputSerializer(serializers.Serializer):
     idempotency_key = serializers.CharField(max_length=255, min_length=1)
     type = serializers.ChoiceField(choices=API_EVENT_TYPES)
-    member_id = serializers.IntegerField(min_value=1, required=False)
+    member_id = StrictIntegerField(min_value=1, required=False)
     member_email = serializers.EmailField(required=False)
-    amount = serializers.DecimalField(
+    amount = MoneyField(
         max_digits=settings.MONEY_MAX_DIGITS,
         decimal_places=settings.MONEY_DECIMAL_PLACES,
         min_value=0,

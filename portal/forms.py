@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from config.input import digits_ascii
 from loyalty.models import EntryKind
 
 
@@ -35,8 +36,9 @@ class ProfileForm(forms.ModelForm):
         return birthday
 
     def clean_phone(self) -> str:
-        phone = self.cleaned_data.get("phone", "").strip()
-        if phone and not all(ch.isdigit() or ch in "+ -()" for ch in phone):
+        # Persian and Arabic-Indic digits are welcome and stored as ASCII; ² or ① are not.
+        phone = digits_ascii(self.cleaned_data.get("phone", "").strip())
+        if phone and not all(ch in "0123456789+ -()" for ch in phone):
             raise forms.ValidationError(_("Use digits, spaces and + - ( ) only."))
         return phone
 

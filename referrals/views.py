@@ -18,6 +18,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from accounts.net import request_ip_hash
+from config.input import ascii_id
 from referrals.attribution import attribution_write
 from referrals.codes import referral_code_find, referral_code_for
 from referrals.forms import ReferralSignupForm
@@ -61,7 +62,7 @@ class LandingView(TemplateView):
         if found is None:
             raise Http404(_("This invite link is not valid."))
         invite = request.GET.get("i", "")
-        invite_id = int(invite) if invite.isdigit() else None
+        invite_id = ascii_id(invite)
         click_record(code=found, ip_hash=request_ip_hash(request), invite_id=invite_id)
         program = program_settings()
         # The field stays empty: the signed cookie carries the link (source, invite, first

@@ -16,11 +16,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import api_exception_handler
+from config.input import ascii_id
 from loyalty.api import ERROR, member_account, member_account_read
 from loyalty.api_auth import ApiKeyRateThrottle
 from loyalty.errors import IdempotencyConflict, InsufficientPoints
 from loyalty.models import ApiReplay
 from loyalty.timing import last_valid_day
+from loyalty.validation import StrictIntegerField
 from rewards.errors import RewardRefused
 from rewards.models import Redemption, Reward, Voucher
 from rewards.selectors import rewards_live, rewards_with_eligibility, voucher_find
@@ -71,9 +73,9 @@ class RewardListApi(APIView):
         context = {"request": request}
         if not member_id:
             return Response(RewardOutputSerializer(rewards_live(), many=True, context=context).data)
-        if not member_id.isdigit():
+        if (parsed_id := ascii_id(member_id)) is None:
             raise exceptions.ValidationError({"member_id": [_("A member id is a number.")]})
-        account = member_account_read(int(member_id))
+        account = member_account_read(parsed_id)
         rows = []
         for reward, verdict in rewards_with_eligibility(account=account):
             row = RewardOutputSerializer(reward, context=context).data
@@ -155,7 +157,7 @@ def _remember(key: str, fingerprint: str, response: Response) -> None:
 class RedemptionCreateApi(APIView):
     @extend_schema_serializer(component_name="RedemptionInput")
     class InputSerializer(serializers.Serializer):
-        reward_id = serializers.IntegerField(min_value=1)
+        reward_id = StrictIntegerField(min_value=1)
         idempotency_key = serializers.CharField(max_length=255, min_length=1)
 
     @extend_schema(

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.errors import IdempotencyConflict
+from loyalty.keys import entry_key
 from loyalty.lock_objects import account_lock
 from loyalty.models import Account, EntryKind
 from loyalty.services.ledger import debit_restore, points_debit
@@ -85,7 +86,7 @@ def reward_redeem(*, account: Account, reward: Reward, idempotency_key: str) -> 
         account=account,
         points=reward.points_cost,
         kind=EntryKind.REDEEM,
-        idempotency_key=f"redeem:{idempotency_key}",
+        idempotency_key=entry_key("redeem", idempotency_key),
         source=f"reward:{reward.pk}",
         details={"reward_id": reward.pk, "reward": reward.name},
     )
@@ -152,7 +153,7 @@ def redemption_cancel(
     _voucher_cancel(redemption.voucher, now=now)
     restore = debit_restore(
         debit=redemption.entry,
-        idempotency_key=f"cancel:{redemption.idempotency_key}",
+        idempotency_key=entry_key("cancel", redemption.idempotency_key),
         source=f"redemption:{redemption.pk}",
         note=reason,
         created_by=by,

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loyalty.errors import IdempotencyConflict, LedgerError
+from loyalty.keys import entry_key
 from loyalty.lock_objects import account_lock_for_event
 from loyalty.models import (
     Account,
@@ -268,7 +269,7 @@ def _credit(event: Event, part: str, points: int, **kwargs: Any) -> dict[str, An
         details["order_id"] = event.order_id
     return {
         "points": points,
-        "idempotency_key": f"event:{event.idempotency_key}:{part}",
+        "idempotency_key": entry_key("event", event.idempotency_key, part),
         "occurred_at": event.occurred_at,
         "source": f"event:{event.pk}",
         "details": details,
@@ -401,7 +402,7 @@ def _refund(opening: _Opening) -> tuple[Event, list[Entry]]:
                 credit=credit,
                 points=delta,
                 source=f"event:{event.pk}",
-                idempotency_key=f"event:{data.idempotency_key}:reverse:{credit.pk}",
+                idempotency_key=entry_key("event", data.idempotency_key, f"reverse:{credit.pk}"),
                 details={
                     **_part_of(credit),
                     "event_id": event.pk,

@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from config.input import ascii_id, hostile_message, text_is_hostile
 from loyalty.currencies import ISO_4217
 from loyalty.models import (
     Account,
@@ -24,11 +25,14 @@ from loyalty.models import (
 from loyalty.services.imports.common import REQUIRED, ImportReport, Row
 from loyalty.services.ledger import account_open
 from loyalty.timing import program_zone
+from loyalty.validation import ASCII_DECIMAL
 
 # --- reading and validating -------------------------------------------------------------
 
 
 def _parse_amount(value: str) -> Decimal:
+    if not ASCII_DECIMAL.fullmatch(value.strip()):  # not "1_000", "١٠٠" or "1e3"
+        raise InvalidOperation
     amount = Decimal(value.strip())
     if (
         amount < 0
@@ -53,6 +57,8 @@ def _parse_time(value: str, now: datetime) -> datetime:
 
 
 def _row(line: int, raw: dict[str, str], now: datetime) -> Row:
+    if any(isinstance(value, str) and text_is_hostile(value) for value in raw.values()):
+        raise ValueError(hostile_message())
     missing = [name for name in REQUIRED if not (raw.get(name) or "").strip()]
     if missing or not (
         (raw.get("member_email") or "").strip() or (raw.get("member_id") or "").strip()
@@ -111,7 +117,7 @@ def rows_validate(rows: Iterable[tuple[int, dict[str, str]]], report: ImportRepo
 
 def rows_resolve_members(rows: list[Row], report: ImportReport) -> list[Row]:
     emails = {r.member for r in rows if "@" in r.member}
-    ids = {int(r.member) for r in rows if r.member.isdigit()}
+    ids = {i for r in rows if (i := ascii_id(r.member)) is not None}
     users = User.objects.filter(is_active=True)
     by_email = dict(users.filter(email__any=emails).values_list("email", "pk"))
     known_ids = set(users.filter(pk__any=ids).values_list("pk", flat=True))
@@ -123,7 +129,7 @@ def rows_resolve_members(rows: list[Row], report: ImportReport) -> list[Row]:
     resolved = []
     for row in rows:
         member_id = by_email.get(row.member) or (
-            int(row.member) if row.member.isdigit() and int(row.member) in known_ids else None
+            parsed if (parsed := ascii_id(row.member)) in known_ids else None
         )
         if member_id is None:
             report.errors.append(

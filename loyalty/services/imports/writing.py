@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.lookups import int_array
+from loyalty.keys import entry_key
 from loyalty.models import (
     Account,
     Campaign,
@@ -176,7 +177,7 @@ def _entry(row: Row, event: Event, credit: dict[str, Any], lot: Lot) -> Entry:
         pending_points=pending,
         qualifying_points=points if credit["qualifying"] else 0,
         lot=lot,
-        idempotency_key=f"event:{row.key}:{credit['part']}",
+        idempotency_key=entry_key("event", row.key, credit["part"]),
         source=f"event:{event.pk}",
         details=_entry_details(row, credit, event.pk),
         occurred_at=row.occurred_at,
@@ -473,7 +474,7 @@ def _entry_tuple(
         pending,
         points if credit["qualifying"] else 0,
         lot_id,
-        f"event:{row.key}:{credit['part']}",
+        entry_key("event", row.key, credit["part"]),
         f"event:{event_id}",
         _entry_details_json(row, credit, event_id),
         "",
