@@ -191,7 +191,8 @@ class RedemptionCreateApi(APIView):
             response = api_exception_handler(refusal, {})
             _remember(key, fingerprint, response)
             return response
-        response = Response(self._body(redemption), status=status.HTTP_201_CREATED)
+        code = status.HTTP_200_OK if redemption.replayed else status.HTTP_201_CREATED
+        response = Response(self._body(redemption), status=code)
         _remember(key, fingerprint, response)
         return response
 
