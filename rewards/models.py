@@ -124,12 +124,12 @@ class Redemption(models.Model):
     )
     created_at = models.DateTimeField(_("redeemed at"), auto_now_add=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
-    # Not stored: True when ``reward_redeem`` answered a retry with the existing redemption.
-    replayed = False
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     cancel_reason = models.CharField(_("reason"), max_length=200, blank=True)
+    # Not stored: True when ``reward_redeem`` answered a retry with the existing redemption.
+    replayed = False
 
     class Meta:
         verbose_name = _("redemption")
