@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from config.urls import handler400, handler403, handler404, handler500, urlpatterns
 
 MIDDLEWARE_CRASH_PATH = "/api/v1/crash-in-middleware/"
+MIDDLEWARE_READS_BODY_PATH = "/api/v1/body-read-in-middleware/"
 
 
 class CrashApi(APIView):
@@ -31,6 +32,8 @@ class CrashMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path == MIDDLEWARE_CRASH_PATH:
             raise RuntimeError("a bug in a middleware")
+        if request.path == MIDDLEWARE_READS_BODY_PATH:
+            request.body  # noqa: B018 (Django refuses a body over its upload limit here)
         return self.get_response(request)
 
 

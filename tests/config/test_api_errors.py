@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from loyalty.models import Event
 from loyalty.services.apikeys import api_key_create
-from tests.config.crashing import MIDDLEWARE_CRASH_PATH
+from tests.config.crashing import MIDDLEWARE_CRASH_PATH, MIDDLEWARE_READS_BODY_PATH
 from tests.loyalty.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
@@ -80,6 +80,14 @@ def test_a_body_over_the_upload_limit_is_json_400_and_writes_nothing(api, settin
     assert error_of(response) == (400, JSON, "request_too_large")
     assert response.json()["error"]["message"] == "The request body is too large."
     assert Event.objects.count() == 0
+
+
+def test_a_body_too_large_for_a_middleware_is_json_400_too(api) -> None:
+    body = "x" * (3 * 1024 * 1024)
+
+    response = api.post(MIDDLEWARE_READS_BODY_PATH, data=body, content_type="application/json")
+
+    assert error_of(response) == (400, JSON, "request_too_large")
 
 
 def test_a_wrong_method_is_json_405(api) -> None:
