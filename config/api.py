@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -23,6 +26,7 @@ from loyalty.errors import (
 )
 
 CONFLICTS = (IdempotencyConflict, InsufficientPoints, NotRestorable, NotReversible)
+API_PREFIX = "/api/"
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -45,6 +49,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.ValidationError(exc.messages)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -56,3 +62,51 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             exc.get_codes() if isinstance(exc.get_codes(), str) else "error", str(exc.detail)
         )
     return response
+
+
+class RequestTooLarge(exceptions.APIException):
+    """Django refuses a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` while DRF parses it."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = _lazy("The request body is too large.")
+    default_code = "request_too_large"
+
+
+# --- Django's error handlers (config/urls.py): JSON under /api/, the HTML pages elsewhere.
+# They answer what DRF never sees: unknown paths, errors raised in middleware or while
+# reading the body, and crashes (DEBUG off; with DEBUG on Django shows its debug pages).
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def _json_error(exc: exceptions.APIException, code: str = "") -> JsonResponse:
+    body = error_body(code or str(exc.default_code), str(exc.detail))
+    return JsonResponse(body, status=exc.status_code)
+
+
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return _json_error(RequestTooLarge())
+    return _json_error(exceptions.ParseError())
+
+
+def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if not _is_api(request):
+        return defaults.permission_denied(request, exception)
+    return _json_error(exceptions.PermissionDenied())
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if not _is_api(request):
+        return defaults.page_not_found(request, exception)
+    return _json_error(exceptions.NotFound())
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if not _is_api(request):
+        return defaults.server_error(request)
+    return _json_error(exceptions.APIException(), code="server_error")

@@ -337,6 +337,11 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 API_FAILED_KEYS_PER_MINUTE = env.int("API_FAILED_KEYS_PER_MINUTE", default=20)
+# Unknown voucher codes (guessing), in sliding windows: per API key, and per key and end
+# customer when the shop sends Vafa-Customer-IP (rewards/guessing.py, docs/api.md).
+VOUCHER_MISS_WINDOW = env.int("VOUCHER_MISS_WINDOW", default=600)
+VOUCHER_MISSES_PER_KEY = env.int("VOUCHER_MISSES_PER_KEY", default=100)
+VOUCHER_MISSES_PER_CUSTOMER = env.int("VOUCHER_MISSES_PER_CUSTOMER", default=10)
 MAX_EVENT_AMOUNT = env.int("MAX_EVENT_AMOUNT", default=1_000_000)
 # CSV import: chunks written in parallel, each by its own connection (PostgreSQL only)
 IMPORT_WORKERS = env.int("IMPORT_WORKERS", default=2)

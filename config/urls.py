@@ -9,6 +9,11 @@ from config.analytics_views import analytics_view
 from config.member_views import member_360_view
 from config.views import email_preview, email_preview_index
 
+handler400 = "config.api.handler400"
+handler403 = "config.api.handler403"
+handler404 = "config.api.handler404"
+handler500 = "config.api.handler500"
+
 urlpatterns = [
     path("", include("loyalty.urls")),
     path("", include("referrals.urls")),

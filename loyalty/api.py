@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -19,8 +20,8 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
     inline_serializer,
 )
-from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -195,6 +196,23 @@ class LedgerPagination(CursorPagination):
     page_size = 50
     max_page_size = 200
     page_size_query_param = "page_size"
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        """DRF's decoding, plus the position it leaves unchecked: a tampered one is the
+        documented 404 ``Invalid cursor``, like any other bad cursor."""
+        cursor = super().decode_cursor(request)
+        position = cursor.position if cursor is not None else None
+        if position is not None and not _aware_datetime(position):
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        return cursor
+
+
+def _aware_datetime(text: str) -> bool:
+    try:
+        parsed = parse_datetime(text)
+    except ValueError:
+        return False
+    return parsed is not None and parsed.tzinfo is not None
 
 
 class EntryOutputSerializer(serializers.Serializer):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -24,11 +23,10 @@ from loyalty.models import ApiReplay
 from loyalty.timing import last_valid_day
 from loyalty.validation import StrictIntegerField
 from rewards.errors import RewardRefused
+from rewards.guessing import voucher_guess_check, voucher_miss_count
 from rewards.models import Redemption, Reward, Voucher
 from rewards.selectors import rewards_live, rewards_with_eligibility, voucher_find
 from rewards.services import reward_redeem, voucher_use
-
-GUESSES_PER_MINUTE = 10
 
 
 class VoucherLookupThrottle(ApiKeyRateThrottle):
@@ -193,7 +191,8 @@ class RedemptionCreateApi(APIView):
             response = api_exception_handler(refusal, {})
             _remember(key, fingerprint, response)
             return response
-        response = Response(self._body(redemption), status=status.HTTP_201_CREATED)
+        code = status.HTTP_200_OK if redemption.replayed else status.HTTP_201_CREATED
+        response = Response(self._body(redemption), status=code)
         _remember(key, fingerprint, response)
         return response
 
@@ -205,14 +204,11 @@ class RedemptionCreateApi(APIView):
 
 
 def _voucher_or_404(request: Request, code: str) -> Voucher:
-    """Find a voucher; unknown codes count toward a per-key limit against guessing."""
-    key = f"voucher-miss:{request.auth.pk}"
-    if (cache.get(key) or 0) >= GUESSES_PER_MINUTE:
-        raise exceptions.Throttled(wait=60, detail=str(_("Too many unknown voucher codes.")))
+    """Find a voucher; unknown codes count toward the limits against guessing."""
+    voucher_guess_check(request=request)
     voucher = voucher_find(code=code)
     if voucher is None:
-        cache.add(key, 0, 60)
-        cache.incr(key)
+        voucher_miss_count(request=request)
         raise exceptions.NotFound(_("No voucher with this code."))
     return voucher
 

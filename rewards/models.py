@@ -128,6 +128,8 @@ class Redemption(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     cancel_reason = models.CharField(_("reason"), max_length=200, blank=True)
+    # Not stored: True when ``reward_redeem`` answered a retry with the existing redemption.
+    replayed = False
 
     class Meta:
         verbose_name = _("redemption")

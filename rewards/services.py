@@ -35,6 +35,8 @@ def _replayed(*, key: str, account: Account, reward: Reward) -> Redemption | Non
     redemption = Redemption.objects.filter(idempotency_key=key).first()
     if redemption and (redemption.account_id, redemption.reward_id) != (account.pk, reward.pk):
         raise IdempotencyConflict(key)
+    if redemption is not None:
+        redemption.replayed = True
     return redemption
 
 
