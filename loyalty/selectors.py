@@ -9,7 +9,8 @@ from django.db.models import Min, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
-from loyalty.models import Account, Entry, Lot, Tier
+from loyalty.models import Account, Campaign, Entry, Lot, Tier
+from loyalty.services.campaigns import campaign_audience_q
 from loyalty.services.tiers import tier_progress
 from loyalty.timing import last_valid_day
 
@@ -107,3 +108,11 @@ def member_account_fast(*, member_id: int) -> Account | None:
         )
     account.tier = tier
     return account
+
+
+def campaign_audience(*, campaign: Campaign) -> QuerySet[User]:
+    """The members an announcement of ``campaign`` reaches: active, accepted marketing
+    emails, and paid by the campaign (its tiers and segments, the engine's own rules). The
+    dates are the announcement job's: it announces a campaign only while it is live."""
+    consenting = User.objects.filter(is_active=True, marketing_consent=True)
+    return consenting.filter(campaign_audience_q(campaign))
