@@ -8,10 +8,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.emails import absolute_url, email_render
+from accounts.managers import email_canonical
+from accounts.models import User
 from loyalty.services.email_log import email_send_once
 from referrals.codes import referral_code_for
 from referrals.models import Invite, Referral
 from referrals.selectors import referral_link
+
+
+def _is_member(email: str) -> bool:
+    return User.objects.filter(email_canonical=email_canonical(email)).exists()
 
 
 def invite_email_send(*, invite_id: int) -> None:
@@ -19,8 +25,8 @@ def invite_email_send(*, invite_id: int) -> None:
     invite = (
         Invite.objects.select_related("referrer").filter(pk=invite_id, sent_at__isnull=True).first()
     )
-    if invite is None:
-        return
+    if invite is None or _is_member(invite.email):
+        return  # members are never invited (and the inviter is not told who is one)
     referrer = invite.referrer
     context = {
         "referrer": referrer,

@@ -127,7 +127,7 @@ def test_invite_form_sends_and_reports(
             follow=True,
         )
 
-    assert "Invites sent to a@example.com, b@example.com." in response.content.decode()
+    assert "Invitations sent: 2 addresses accepted." in response.content.decode()
     assert sorted(m.to[0] for m in mail.outbox) == ["a@example.com", "b@example.com"]
 
 
