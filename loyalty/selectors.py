@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from django.db import connection
-from django.db.models import Min, QuerySet, Sum
+from django.db.models import Max, Min, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
-from loyalty.models import Account, Campaign, Entry, Lot, Tier
+from loyalty.models import Account, Campaign, Entry, Lot, LotState, Tier
 from loyalty.services.campaigns import campaign_audience_q
 from loyalty.services.tiers import tier_progress
 from loyalty.timing import last_valid_day
@@ -116,3 +116,12 @@ def campaign_audience(*, campaign: Campaign) -> QuerySet[User]:
     dates are the announcement job's: it announces a campaign only while it is live."""
     consenting = User.objects.filter(is_active=True, marketing_consent=True)
     return consenting.filter(campaign_audience_q(campaign))
+
+
+def points_pending_until(*, member_id: int, source: str) -> datetime | None:
+    """When the points credited to the member from ``source`` (``event:12``,
+    ``referral:7``) that are still pending become available; None if none are pending."""
+    lots = Lot.objects.filter(
+        account__member_id=member_id, state=LotState.PENDING, entries__source=source
+    )
+    return lots.aggregate(until=Max("available_at"))["until"]

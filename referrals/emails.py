@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
@@ -10,6 +12,7 @@ from django.utils import timezone
 from accounts.emails import absolute_url, email_render
 from accounts.managers import email_canonical
 from accounts.models import User
+from loyalty.selectors import points_pending_until
 from loyalty.services.email_log import email_send_once
 from referrals.codes import referral_code_for
 from referrals.models import Invite, Referral
@@ -46,36 +49,46 @@ def invite_email_send(*, invite_id: int) -> None:
     Invite.objects.filter(pk=invite.pk, sent_at__isnull=True).update(sent_at=timezone.now())
 
 
+def _rewarded_context(referral: Referral, *, member: User, friend: User) -> dict[str, Any]:
+    """What one side is told: how the friend came (link, code, invite), the points, and
+    when they become available if they are pending."""
+    return {
+        "referral": referral,
+        "friend": friend.first_name or "",
+        "how": referral.source,
+        "pending_until": points_pending_until(
+            member_id=member.pk, source=f"referral:{referral.pk}"
+        ),
+        "portal_url": absolute_url(reverse("home")),
+    }
+
+
 def referral_rewarded_emails_send(*, referral_id: int, token: str = "") -> None:
     """Tell both sides what they earned; each email is logged on its own, so a retry after
     the second failed does not send the first again."""
     referral = Referral.objects.select_related("referrer", "referee").filter(pk=referral_id).first()
     if referral is None:
         return
-    portal = absolute_url(reverse("home"))
+    referrer, referee = referral.referrer, referral.referee
     if referral.referrer_points:
         email_send_once(
-            user=referral.referrer,
+            user=referrer,
             template="referral_rewarded_referrer",
             key=referral.pk,
             token=token,
             context={
-                "referral": referral,
-                "friend": referral.referee.first_name or "",
+                **_rewarded_context(referral, member=referrer, friend=referee),
                 "points": referral.referrer_points,
-                "portal_url": portal,
             },
         )
     if referral.referee_points:
         email_send_once(
-            user=referral.referee,
+            user=referee,
             template="referral_rewarded_referee",
             key=referral.pk,
             token=token,
             context={
-                "referral": referral,
-                "friend": referral.referrer.first_name or "",
+                **_rewarded_context(referral, member=referee, friend=referrer),
                 "points": referral.referee_points,
-                "portal_url": portal,
             },
         )
