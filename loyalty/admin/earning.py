@@ -113,6 +113,8 @@ class CampaignAdmin(admin.ModelAdmin):
         """How many members the announcement email reaches (the count the job would log)."""
         if obj.pk is None:
             return _("Shown once the campaign is saved.")
+        if not obj.announce:
+            return _("Not announced by email.")
         count = campaign_audience(campaign=obj).count()
         return ngettext(
             "This announcement will reach %(count)d member.",

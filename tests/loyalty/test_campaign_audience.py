@@ -158,3 +158,13 @@ def test_saving_a_campaign_to_announce_confirms_its_audience(client) -> None:
     assert "This announcement will reach 1 member." in [
         str(m) for m in response.context["messages"]
     ]
+
+
+def test_a_campaign_not_announced_says_so(client) -> None:
+    member("a@example.com")
+    campaign = live_campaign(announce=False)
+
+    shown = audience_text(client, campaign)
+
+    assert "Not announced by email." in shown
+    assert "This announcement will reach" not in shown
