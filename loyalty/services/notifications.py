@@ -234,6 +234,23 @@ def campaigns_run(*, as_of: datetime | None = None) -> dict[str, int]:
     return result
 
 
+def campaign_announcing(campaign: Campaign, *, at: datetime) -> bool:
+    """Is ``campaign`` one the announcement goes out for at ``at`` (live, announce on)?"""
+    live = campaign.status == CampaignStatus.ACTIVE and campaign.starts_at <= at < campaign.ends_at
+    return campaign.announce and live
+
+
+@transaction.atomic
+def campaign_announce_now(*, campaign: Campaign, as_of: datetime | None = None) -> int:
+    """Staff's "announce now": what the job would do on its next run, at once. The same send
+    log, so nobody is told twice; returns how many members were newly logged."""
+    as_of = as_of or timezone.now()
+    if not campaign_announcing(campaign, at=as_of):
+        return 0
+    Campaign.objects.filter(pk=campaign.pk, announced_at__isnull=True).update(announced_at=as_of)
+    return _announce(campaign)
+
+
 def announcement_email(*, delivery_id: int, token: str = "") -> bool:
     """Send one announcement unless it was sent or is being sent (claim, send, confirm)."""
 

@@ -168,3 +168,35 @@ def test_a_campaign_not_announced_says_so(client) -> None:
 
     assert "Not announced by email." in shown
     assert "This announcement will reach" not in shown
+
+
+def test_announce_now_shows_the_audience_first_then_emails_exactly_it(
+    client, django_capture_on_commit_callbacks
+) -> None:
+    gold = TierFactory(rank=2, name="Gold")
+    member("gold@example.com", tier=gold)
+    member("other@example.com")
+    campaign = live_campaign(name="Gold weekend")
+    campaign.tiers.set([gold])
+    later = CampaignFactory(
+        name="Autumn",
+        starts_at=NOW + timedelta(days=90),
+        ends_at=NOW + timedelta(days=99),
+        status=CampaignStatus.SCHEDULED,
+    )
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = reverse("admin:loyalty_campaign_changelist")
+    chosen = {"action": "announce_now", "_selected_action": [campaign.pk, later.pk]}
+
+    confirm = client.post(url, chosen)
+    assert mail.outbox == []
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(url, {**chosen, "confirm": "yes"}, follow=True)
+        again = client.post(url, {**chosen, "confirm": "yes"}, follow=True)
+
+    page = confirm.content.decode()
+    assert "<bdi>Gold weekend</bdi></strong>: This announcement will reach 1 member." in page
+    assert "<bdi>Autumn</bdi></strong>: Not announced now" in page
+    assert [m.to for m in mail.outbox] == [["gold@example.com"]]
+    assert "Announcement queued for 1 member." in [str(m) for m in done.context["messages"]]
+    assert "Announcement queued for 0 members." in [str(m) for m in again.context["messages"]]
