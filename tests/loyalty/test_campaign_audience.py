@@ -10,11 +10,18 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.models import User
-from loyalty.models import AnnouncementDelivery, Campaign, CampaignStatus, MemberSegment
+from loyalty.models import AnnouncementDelivery, Campaign, CampaignStatus, Entry, MemberSegment
+from loyalty.selectors import campaign_audience
+from loyalty.services.earning import EventInput, event_record
 from loyalty.services.notifications import campaigns_run
 from tests.accounts.factories import UserFactory
 from tests.conftest import NOW
-from tests.loyalty.factories import AccountFactory, CampaignFactory, TierFactory
+from tests.loyalty.factories import (
+    AccountFactory,
+    CampaignFactory,
+    EarningRuleFactory,
+    TierFactory,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
@@ -200,3 +207,40 @@ def test_announce_now_shows_the_audience_first_then_emails_exactly_it(
     assert [m.to for m in mail.outbox] == [["gold@example.com"]]
     assert "Announcement queued for 1 member." in [str(m) for m in done.context["messages"]]
     assert "Announcement queued for 0 members." in [str(m) for m in again.context["messages"]]
+
+
+def test_the_audience_is_exactly_who_the_engine_pays_the_bonus(settings) -> None:
+
+    settings.RETURN_WINDOW_DAYS = 0
+    EarningRuleFactory(points_per_unit=Decimal("1"))
+    gold, silver = TierFactory(rank=2, name="Gold"), TierFactory(rank=1, name="Silver")
+    people = [
+        member(f"{tier.name if tier else 'none'}-{segment or 'none'}@example.com".lower(),
+               tier=tier, segment=segment)
+        for tier in (gold, silver, None)
+        for segment in ("champions", "loyal", "at_risk", "")
+    ]  # fmt: skip
+    campaign = live_campaign(target_segments=["champions", "at_risk"])
+    campaign.tiers.set([gold, silver])
+
+    for person in people:
+        event_record(
+            data=EventInput(
+                idempotency_key=f"buy-{person.pk}",
+                type="purchase",
+                account=person.loyalty_account,
+                occurred_at=NOW,
+                amount=Decimal("50"),
+                currency="EUR",
+                order_id=f"o-{person.pk}",
+            )
+        )
+    paid = Entry.objects.filter(details__campaign_id=campaign.pk)
+    audience = set(campaign_audience(campaign=campaign).values_list("email", flat=True))
+    assert set(paid.values_list("account__member__email", flat=True)) == audience
+    assert audience == {
+        "gold-champions@example.com",
+        "gold-at_risk@example.com",
+        "silver-champions@example.com",
+        "silver-at_risk@example.com",
+    }
