@@ -34,8 +34,20 @@ def _context(today: Any, portal: str) -> dict[str, dict[str, Any]]:
             "valid_through": today + timedelta(days=90),
             "vouchers_url": portal,
         },
-        "referral_rewarded_referrer": {"friend": "Nina", "points": 200, "portal_url": portal},
-        "referral_rewarded_referee": {"friend": "Sara", "points": 100, "portal_url": portal},
+        "referral_rewarded_referrer": {
+            "friend": "Nina",
+            "how": "link",
+            "points": 200,
+            "pending_until": today + timedelta(days=14),
+            "portal_url": portal,
+        },
+        "referral_rewarded_referee": {
+            "friend": "Sara",
+            "how": "invite",
+            "points": 100,
+            "pending_until": None,
+            "portal_url": portal,
+        },
         "points_expiring": {
             "points": 120,
             "day": today + timedelta(days=14),
@@ -52,6 +64,7 @@ def _context(today: Any, portal: str) -> dict[str, dict[str, Any]]:
             "event": Sample(order_id="1042"),
             "points": 42,
             "pending": True,
+            "pending_until": today + timedelta(days=14),
             "portal_url": portal,
         },
         "campaign_announcement": {

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.emails import email_send
 from accounts.services import marketing_headers, unsubscribe_url
 from loyalty.models import AnnouncementDelivery, Event, ExpiryReminder, Lot, TierChange
+from loyalty.selectors import points_pending_until
 from loyalty.services.email_log import email_send_once
 from loyalty.timing import end_of_day, last_valid_day
 
@@ -83,6 +84,9 @@ def points_earned_email_send(*, event_id: int, token: str = "") -> None:
             "event": event,
             "points": event.points_awarded,
             "pending": event.response.get("status") == "pending",
+            "pending_until": points_pending_until(
+                member_id=event.account.member_id, source=f"event:{event.pk}"
+            ),
             "balance": event.response.get("balance"),
             "portal_url": _portal(),
         },

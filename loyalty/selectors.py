@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from django.db import connection
-from django.db.models import Min, QuerySet, Sum
+from django.db.models import Max, Min, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
-from loyalty.models import Account, Entry, Lot, Tier
+from loyalty.models import Account, Campaign, Entry, Lot, LotState, Tier
+from loyalty.services.campaigns import campaign_audience_q
 from loyalty.services.tiers import tier_progress
 from loyalty.timing import last_valid_day
 
@@ -107,3 +108,20 @@ def member_account_fast(*, member_id: int) -> Account | None:
         )
     account.tier = tier
     return account
+
+
+def campaign_audience(*, campaign: Campaign) -> QuerySet[User]:
+    """The members an announcement of ``campaign`` reaches: active, accepted marketing
+    emails, and paid by the campaign (its tiers and segments, the engine's own rules). The
+    dates are the announcement job's: it announces a campaign only while it is live."""
+    consenting = User.objects.filter(is_active=True, marketing_consent=True)
+    return consenting.filter(campaign_audience_q(campaign))
+
+
+def points_pending_until(*, member_id: int, source: str) -> datetime | None:
+    """When the points credited to the member from ``source`` (``event:12``,
+    ``referral:7``) that are still pending become available; None if none are pending."""
+    lots = Lot.objects.filter(
+        account__member_id=member_id, state=LotState.PENDING, entries__source=source
+    )
+    return lots.aggregate(until=Max("available_at"))["until"]

@@ -37,7 +37,14 @@ class ProgramSettingsAdmin(admin.ModelAdmin):
         (_("Attribution"), {"fields": ("attribution", "attribution_days")}),
         (
             _("Invites and fraud"),
-            {"fields": ("invite_daily_limit", "signups_per_hour_limit", "invite_message")},
+            {
+                "fields": (
+                    "invite_daily_limit",
+                    "signups_per_hour_limit",
+                    "invite_message",
+                    "personal_messages",
+                )
+            },
         ),
     )
 

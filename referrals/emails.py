@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.emails import absolute_url, email_render
+from accounts.managers import email_canonical
+from accounts.models import User
+from loyalty.selectors import points_pending_until
 from loyalty.services.email_log import email_send_once
 from referrals.codes import referral_code_for
 from referrals.models import Invite, Referral, ReferralStatus
 from referrals.selectors import referral_link
+
+
+def _is_member(email: str) -> bool:
+    return User.objects.filter(email_canonical=email_canonical(email)).exists()
 
 
 def invite_email_send(*, invite_id: int) -> None:
@@ -19,8 +28,8 @@ def invite_email_send(*, invite_id: int) -> None:
     invite = (
         Invite.objects.select_related("referrer").filter(pk=invite_id, sent_at__isnull=True).first()
     )
-    if invite is None:
-        return
+    if invite is None or _is_member(invite.email):
+        return  # members are never invited (and the inviter is not told who is one)
     referrer = invite.referrer
     context = {
         "referrer": referrer,
@@ -40,6 +49,20 @@ def invite_email_send(*, invite_id: int) -> None:
     Invite.objects.filter(pk=invite.pk, sent_at__isnull=True).update(sent_at=timezone.now())
 
 
+def _rewarded_context(referral: Referral, *, member: User, friend: User) -> dict[str, Any]:
+    """What one side is told: how the friend came (link, code, invite), the points, and
+    when they become available if they are pending."""
+    return {
+        "referral": referral,
+        "friend": friend.first_name or "",
+        "how": referral.source,
+        "pending_until": points_pending_until(
+            member_id=member.pk, source=f"referral:{referral.pk}"
+        ),
+        "portal_url": absolute_url(reverse("home")),
+    }
+
+
 def referral_rewarded_emails_send(*, referral_id: int, token: str = "") -> None:
     """Tell both sides what they earned; each email is logged on its own, so a retry after
     the second failed does not send the first again. Nothing goes out for a referral that
@@ -49,31 +72,27 @@ def referral_rewarded_emails_send(*, referral_id: int, token: str = "") -> None:
     referral = rewarded.select_related("referrer", "referee").first()
     if referral is None:
         return
-    portal = absolute_url(reverse("home"))
     key = f"{referral.pk}:{referral.reversals}" if referral.reversals else referral.pk
+    referrer, referee = referral.referrer, referral.referee
     if referral.referrer_points:
         email_send_once(
-            user=referral.referrer,
+            user=referrer,
             template="referral_rewarded_referrer",
             key=key,
             token=token,
             context={
-                "referral": referral,
-                "friend": referral.referee.first_name or "",
+                **_rewarded_context(referral, member=referrer, friend=referee),
                 "points": referral.referrer_points,
-                "portal_url": portal,
             },
         )
     if referral.referee_points:
         email_send_once(
-            user=referral.referee,
+            user=referee,
             template="referral_rewarded_referee",
             key=key,
             token=token,
             context={
-                "referral": referral,
-                "friend": referral.referrer.first_name or "",
+                **_rewarded_context(referral, member=referee, friend=referrer),
                 "points": referral.referee_points,
-                "portal_url": portal,
             },
         )

@@ -73,6 +73,11 @@ class ProgramSettings(models.Model):
         blank=True,
         help_text=_("Leave empty for the default. {program}, {link} and {name} are filled in."),
     )
+    personal_messages = models.BooleanField(
+        _("members may add a personal message to email invites"),
+        default=True,
+        help_text=_("Off: invites carry only the club's standard text."),
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

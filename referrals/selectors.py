@@ -35,14 +35,19 @@ class MemberReferralStats:
     rewarded: int
     points: int
     invites: int
+    in_review: int = 0
 
 
 def member_referral_stats(*, member: User) -> MemberReferralStats:
+    """The member's own funnel. "Qualified" means cleared: held in review (even with the
+    qualifying purchase made) counts as in review until staff approve it."""
     clicks = ReferralClick.objects.filter(code__member=member).count()
+    cleared = [ReferralStatus.QUALIFIED, ReferralStatus.REWARDED]
     totals = Referral.objects.filter(referrer=member).aggregate(
         signups=Count("id"),
-        qualified=Count("id", filter=Q(qualified_at__isnull=False)),
+        qualified=Count("id", filter=Q(qualified_at__isnull=False, status__in=cleared)),
         rewarded=Count("id", filter=Q(status=ReferralStatus.REWARDED)),
+        in_review=Count("id", filter=Q(status=ReferralStatus.REVIEW)),
         points=Sum("referrer_points"),
     )
     invites = Invite.objects.filter(referrer=member).count()
@@ -53,6 +58,7 @@ def member_referral_stats(*, member: User) -> MemberReferralStats:
         totals["rewarded"],
         totals["points"] or 0,
         invites,
+        totals["in_review"],
     )
 
 
@@ -79,10 +85,11 @@ class Funnel:
     signups: int
     qualified: int
     rewarded: int
-    invites: int
+    invites: int  # invite emails actually sent (not those to existing members)
     invite_signups: int
     referrers: int
     members: int
+    link_visitors: int = 0  # distinct visitors of referral links not from an invite email
 
     @property
     def conversion(self) -> float:
@@ -90,11 +97,30 @@ class Funnel:
         return self.rewarded / self.clicks if self.clicks else 0.0
 
     @property
+    def invitations(self) -> int:
+        """Invite emails sent + people who opened a shared link (not from an invite email)."""
+        return self.invites + self.link_visitors
+
+    @property
+    def invitations_per_member(self) -> float:
+        return self.invitations / self.members if self.members else 0.0
+
+    @property
+    def invitation_conversion(self) -> float | None:
+        """Referred sign-ups (link, code, invite) per invitation; None without invitations."""
+        return self.signups / self.invitations if self.invitations else None
+
+    @property
     def k_factor(self) -> float:
-        """Invites sent per member × share of invites that became a sign-up."""
-        if not self.members or not self.invites:
-            return 0.0
-        return (self.invites / self.members) * (self.invite_signups / self.invites)
+        """Invitations per member × their conversion = referred sign-ups per member (the
+        product also holds for sign-ups with a typed code, which no invitation counted)."""
+        return self.signups / self.members if self.members else 0.0
+
+
+def _link_visitors(window: Q) -> int:
+    """Distinct (code, address fingerprint) pairs among link clicks not from an invite."""
+    clicks = ReferralClick.objects.filter(window, invite__isnull=True)
+    return clicks.values("code_id", "ip_hash").distinct().count()
 
 
 def program_funnel(*, start: datetime | None = None, end: datetime | None = None) -> Funnel:
@@ -110,7 +136,7 @@ def program_funnel(*, start: datetime | None = None, end: datetime | None = None
         rewarded=Count("id", filter=Q(status=ReferralStatus.REWARDED)),
         from_invites=Count("id", filter=Q(invite__isnull=False)),
     )
-    invites = Invite.objects.filter(window).aggregate(
+    invites = Invite.objects.filter(window, sent_at__isnull=False).aggregate(
         n=Count("id"), who=Count("referrer", distinct=True)
     )
     return Funnel(
@@ -122,6 +148,7 @@ def program_funnel(*, start: datetime | None = None, end: datetime | None = None
         invite_signups=referrals["from_invites"],
         referrers=invites["who"],
         members=User.objects.filter(is_active=True, is_staff=False).count(),
+        link_visitors=_link_visitors(window),
     )
 
 

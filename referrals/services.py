@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -32,6 +33,7 @@ from loyalty.models import Entry, EntryKind, Event, EventType, Lot, LotState
 from loyalty.services.ledger import account_for_member, credit_reverse, points_credit
 from referrals.codes import referral_code_find, referral_code_for
 from referrals.fraud import fraud_flags
+from referrals.messages import invite_note_clean
 from referrals.models import (
     OPEN_STATUSES,
     WAITING_STATUSES,
@@ -43,6 +45,7 @@ from referrals.models import (
     ReferralCode,
     ReferralStatus,
 )
+from referrals.selectors import referral_link
 from referrals.tasks import invite_email_task, referral_rewarded_email_task
 
 
@@ -356,18 +359,10 @@ def referrals_expire(*, as_of: datetime | None = None) -> int:
 
 @dataclass
 class InviteReport:
-    sent: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """What the member is told: how many addresses were accepted, nothing about who is
+    already a member (that would make the form a membership oracle)."""
 
-
-def _invite_skip_reason(email: str, referrer: User, seen: set[str]) -> str:
-    if email in seen:
-        return _("listed twice")
-    if email == referrer.email:
-        return _("that is you")
-    if User.objects.filter(email__iexact=email).exists():
-        return _("already a member")
-    return ""
+    accepted: list[str] = field(default_factory=list)
 
 
 def _member_lock(*, member_id: int) -> None:
@@ -378,7 +373,10 @@ def _member_lock(*, member_id: int) -> None:
 
 @transaction.atomic
 def invites_send(*, referrer: User, emails: list[str], message: str) -> InviteReport:
-    """Invite friends by email, within the daily limit; each gets an email with the link."""
+    """Invite friends by email, within the daily limit. Every distinct address counts
+    toward the limit and is answered alike; existing members get no email (the send task
+    skips them, so this request does the same work whoever the address belongs to). The
+    personal note is kept only if the program allows one, shortened and without links."""
     program = program_settings()
     _member_lock(member_id=referrer.pk)  # concurrent submissions count one after another
     today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -391,14 +389,12 @@ def invites_send(*, referrer: User, emails: list[str], message: str) -> InviteRe
             % {"limit": program.invite_daily_limit, "left": left},
             code="invite_limit",
         )
-    referral_code_for(member=referrer)
-    report, seen = InviteReport(), set()
-    for email in wanted:
-        if reason := _invite_skip_reason(email, referrer, seen):
-            report.skipped.append((email, reason))
-            continue
-        seen.add(email)
-        invite = Invite.objects.create(referrer=referrer, email=email, message=message[:2000])
-        transaction.on_commit(lambda pk=invite.pk: invite_email_task.delay(pk))
-        report.sent.append(email)
-    return report
+    code = referral_code_for(member=referrer)
+    note = invite_note_clean(message=message, link=referral_link(code=code))
+    note = note if program.personal_messages else ""
+    invites = Invite.objects.bulk_create(
+        [Invite(referrer=referrer, email=email, message=note) for email in wanted]
+    )
+    for invite in invites:
+        transaction.on_commit(partial(invite_email_task.delay, invite.pk))
+    return InviteReport(accepted=wanted)

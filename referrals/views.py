@@ -12,8 +12,9 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -22,6 +23,7 @@ from config.input import ascii_id
 from referrals.attribution import attribution_write
 from referrals.codes import referral_code_find, referral_code_for
 from referrals.forms import ReferralSignupForm
+from referrals.messages import NOTE_MAX_LENGTH
 from referrals.models import DEFAULT_INVITE_MESSAGE, Qualification
 from referrals.selectors import member_referral_stats, member_referrals, referral_link
 from referrals.services import ReferralRefused, click_record, invites_send, program_settings
@@ -106,8 +108,20 @@ class InviteForm(forms.Form):
         help_text=gettext_lazy("Separate addresses with commas, spaces or new lines."),
     )
     message = forms.CharField(
-        label=gettext_lazy("Your message"), widget=forms.Textarea(attrs={"rows": 4})
+        label=gettext_lazy("Your message"),
+        max_length=NOTE_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=format_lazy(
+            gettext_lazy("Up to {n} characters. Links are removed, except your own referral link."),
+            n=NOTE_MAX_LENGTH,
+        ),
     )
+
+    def __init__(self, *args: Any, personal_messages: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not personal_messages:
+            del self.fields["message"]  # staff turned personal messages off
 
     def clean_emails(self) -> list[str]:
         emails = [e for e in re.split(r"[\s,;]+", self.cleaned_data["emails"]) if e]
@@ -145,30 +159,34 @@ class ReferFriendsView(LoginRequiredMixin, TemplateView):
             program=program_settings(),
             stats=member_referral_stats(member=member),
             referrals=member_referrals(member=member),
-            form=kwargs.get("form") or InviteForm(initial={"message": message}),
+            form=kwargs.get("form") or self._form(initial={"message": message[:NOTE_MAX_LENGTH]}),
         )
         return context
 
+    def _form(self, **kwargs: Any) -> InviteForm:
+        return InviteForm(personal_messages=program_settings().personal_messages, **kwargs)
+
     def post(self, request: HttpRequest) -> HttpResponse:
-        form = InviteForm(request.POST)
+        form = self._form(data=request.POST)
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form))
         try:
             report = invites_send(
                 referrer=request.user,
                 emails=form.cleaned_data["emails"],
-                message=form.cleaned_data["message"],
+                message=form.cleaned_data.get("message", ""),
             )
         except ReferralRefused as refusal:
             form.add_error(None, refusal.message)
             return self.render_to_response(self.get_context_data(form=form))
-        if report.sent:
-            messages.success(
-                request, _("Invites sent to %(list)s.") % {"list": ", ".join(report.sent)}
+        count = len(report.accepted)
+        messages.success(
+            request,
+            ngettext(
+                "Invitations sent: %(count)d address accepted.",
+                "Invitations sent: %(count)d addresses accepted.",
+                count,
             )
-        for email, reason in report.skipped:
-            messages.info(
-                request,
-                _("%(email)s was not invited: %(reason)s.") % {"email": email, "reason": reason},
-            )
+            % {"count": count},
+        )
         return redirect("referrals_refer")

@@ -68,6 +68,10 @@ def _monthly(report: Report) -> Table:
     return Table("monthly", _("Per month"), headers, rows)
 
 
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
 def _funnel(report: Report) -> Table:
     f = report.funnel
     rows = [
@@ -78,6 +82,10 @@ def _funnel(report: Report) -> Table:
         [_("Invites sent"), f.invites],
         [_("Sign-ups from invites"), f.invite_signups],
         [_("Conversion (clicks to rewarded)"), _percent(f.conversion)],
+        [_("Link visitors (not from an invite)"), f.link_visitors],
+        [_("Invitations (invites sent + link visitors)"), f.invitations],
+        [_("Invitations per member"), f"{f.invitations_per_member:.3f}"],
+        [_("Sign-ups per invitation"), _ratio(f.invitation_conversion)],
         [_("K-factor"), f"{f.k_factor:.3f}"],
     ]
     return Table("funnel", _("Referral funnel"), [_("Step"), _("Count")], rows)

@@ -12,8 +12,10 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from loyalty.admin.ledger import ReadOnlyAdmin
 from loyalty.admin.segments import CampaignForm, simulation_html
@@ -26,8 +28,10 @@ from loyalty.models import (
     Event,
     Tier,
 )
+from loyalty.selectors import campaign_audience
 from loyalty.services.apikeys import api_key_create, api_key_revoke
 from loyalty.services.imports import events_import, rows_read
+from loyalty.services.notifications import campaign_announce_now, campaign_announcing
 
 
 @admin.register(EarningRule)
@@ -75,7 +79,7 @@ class CampaignAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     date_hierarchy = "starts_at"
     filter_horizontal = ("tiers",)
-    readonly_fields = ("simulation", "budget_used", "created_at", "updated_at")
+    readonly_fields = ("simulation", "audience", "budget_used", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("name", "description", "status", "starts_at", "ends_at")}),
         (_("Bonus"), {"fields": ("kind", "multiplier", "bonus_points", "threshold_amount")}),
@@ -88,6 +92,7 @@ class CampaignAdmin(admin.ModelAdmin):
             _("Limits"),
             {"fields": ("budget_points", "budget_used", "member_cap_points", "stackable")},
         ),
+        (_("Announcement"), {"fields": ("announce", "audience")}),
         (_("Simulation"), {"fields": ("simulation",)}),
         (_("History"), {"fields": ("created_at", "updated_at")}),
     )
@@ -98,6 +103,62 @@ class CampaignAdmin(admin.ModelAdmin):
         if obj.pk is None or obj.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
             return _("Shown for draft and scheduled campaigns once saved.")
         return simulation_html(campaign_simulate(campaign=obj))
+
+    actions = ("announce_now",)
+
+    @admin.action(description=_("Announce the selected campaigns now"), permissions=["change"])
+    def announce_now(
+        self, request: HttpRequest, queryset: QuerySet[Campaign]
+    ) -> TemplateResponse | None:
+        """A confirmation page with each campaign's audience first; then the announcement."""
+        if request.POST.get("confirm") != "yes":
+            rows = [(campaign, self._now_audience(campaign)) for campaign in queryset]
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Announce the selected campaigns now"),
+                "opts": self.model._meta,
+                "rows": rows,
+                "queryset": queryset,
+            }
+            return TemplateResponse(request, "admin/loyalty/campaign/announce.html", context)
+        logged = sum(campaign_announce_now(campaign=campaign) for campaign in queryset)
+        message = ngettext(
+            "Announcement queued for %(count)d member.",
+            "Announcement queued for %(count)d members.",
+            logged,
+        )
+        self.message_user(request, message % {"count": logged}, messages.SUCCESS)
+        return None
+
+    def _now_audience(self, campaign: Campaign) -> str:
+        if campaign_announcing(campaign, at=timezone.now()):
+            return self.audience(campaign)
+        return _(
+            "Not announced now: only active campaigns within their dates that announce by "
+            "email are."
+        )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)  # the tiers are saved here
+        campaign = form.instance
+        if campaign.announce and campaign.announced_at is None:
+            self.message_user(request, self.audience(campaign), messages.INFO)
+
+    @admin.display(description=_("audience"))
+    def audience(self, obj: Campaign) -> str:
+        """How many members the announcement email reaches (the count the job would log)."""
+        if obj.pk is None:
+            return _("Shown once the campaign is saved.")
+        if not obj.announce:
+            return _("Not announced by email.")
+        if obj.status in (CampaignStatus.PAUSED, CampaignStatus.ENDED):
+            return _("Not announced while paused or ended.")
+        count = campaign_audience(campaign=obj).count()
+        return ngettext(
+            "This announcement will reach %(count)d member.",
+            "This announcement will reach %(count)d members.",
+            count,
+        ) % {"count": count}
 
     @admin.display(description=_("budget used"))
     def budget(self, obj: Campaign) -> str:

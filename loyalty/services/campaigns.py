@@ -7,12 +7,13 @@ checked: it can never be overshot, however many events race for it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from loyalty.lock_objects import joins_transaction
@@ -52,14 +53,51 @@ def campaigns_segment(*, campaigns: list[Campaign], account_id: int) -> str | No
     return labels.first()
 
 
+@dataclass(frozen=True)
+class MemberTarget:
+    """One way a campaign narrows who it pays: the member's value ``fact`` must be among
+    the campaign's ``values`` (when the campaign lists any). ``account_lookup`` is the same
+    fact seen from a member row, for the audience query."""
+
+    fact: str
+    account_lookup: str
+    values: Callable[[Campaign], Collection[object]]
+
+
+# Who a campaign pays, the one definition: the earning engine checks it for one member per
+# event (``campaign_targets_member``), the announcement selects its audience with it in one
+# query (``campaign_audience_q``). Campaigns do not target languages.
+MEMBER_TARGETS = (
+    MemberTarget("tier_id", "loyalty_account__tier_id", lambda c: c.tier_ids),
+    MemberTarget("segment", "loyalty_account__segment__label", lambda c: c.target_segments),
+)
+
+
+def campaign_targets_member(
+    campaign: Campaign, *, tier_id: int | None, segment: str | None
+) -> bool:
+    facts = {"tier_id": tier_id, "segment": segment}
+    return all(
+        not (values := target.values(campaign)) or facts[target.fact] in values
+        for target in MEMBER_TARGETS
+    )
+
+
+def campaign_audience_q(campaign: Campaign) -> Q:
+    """The members (``User`` rows) ``campaign`` targets, as a filter."""
+    condition = Q()
+    for target in MEMBER_TARGETS:
+        if values := target.values(campaign):
+            condition &= Q(**{f"{target.account_lookup}__in": list(values)})
+    return condition
+
+
 def _eligible(
     campaign: Campaign, *, event_type: str, amount: Decimal | None, tier_id, segment=None
 ) -> bool:
     if event_type not in campaign.eligible_event_types:
         return False
-    if campaign.target_segments and segment not in campaign.target_segments:
-        return False
-    if campaign.tier_ids and tier_id not in campaign.tier_ids:
+    if not campaign_targets_member(campaign, tier_id=tier_id, segment=segment):
         return False
     return campaign.min_amount is None or (amount is not None and amount >= campaign.min_amount)
 

@@ -34,6 +34,7 @@ from loyalty.models import (
     SendLogQuerySet,
     SentEmail,
 )
+from loyalty.selectors import campaign_audience
 from loyalty.services.campaigns import campaigns_due_status
 from loyalty.services.earning import EventInput, event_record_once
 from loyalty.services.email_log import email_once
@@ -188,11 +189,11 @@ def birthday_bonuses_award(*, as_of: datetime | None = None) -> int:
 
 
 def _deliveries_create(campaign: Campaign, *, size: int = BATCH) -> int:
-    """Log the announcement for every consenting member without one, walking members by
-    id in batches; returns how many were logged."""
+    """Log the announcement for every member of the campaign's audience without one,
+    walking members by id in batches; returns how many were logged."""
     delivered = AnnouncementDelivery.objects.filter(campaign=campaign).values("member_id")
     members = (
-        User.objects.filter(is_active=True, marketing_consent=True)
+        campaign_audience(campaign=campaign)
         .exclude(pk__in=delivered)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -209,7 +210,7 @@ def _deliveries_create(campaign: Campaign, *, size: int = BATCH) -> int:
 
 
 def _announce(campaign: Campaign) -> int:
-    """Log and queue the announcement for every consenting member not yet logged; queue
+    """Log and queue the announcement for every member of its audience not yet logged; queue
     again the ones that were lost or whose sender died."""
     run_started = timezone.now()
     logged = _deliveries_create(campaign)
@@ -224,13 +225,30 @@ def campaigns_run(*, as_of: datetime | None = None) -> dict[str, int]:
     as_of = as_of or timezone.now()
     result = campaigns_due_status(at=as_of)
     live = Campaign.objects.filter(
-        status=CampaignStatus.ACTIVE, announce=True, starts_at__lte=as_of
+        status=CampaignStatus.ACTIVE, announce=True, starts_at__lte=as_of, ends_at__gt=as_of
     )
     Campaign.objects.filter(pk__in=live.filter(announced_at__isnull=True)).update(
         announced_at=as_of
     )
     result["announced"] = sum(_announce(c) for c in live)
     return result
+
+
+def campaign_announcing(campaign: Campaign, *, at: datetime) -> bool:
+    """Is ``campaign`` one the announcement goes out for at ``at`` (live, announce on)?"""
+    live = campaign.status == CampaignStatus.ACTIVE and campaign.starts_at <= at < campaign.ends_at
+    return campaign.announce and live
+
+
+@transaction.atomic
+def campaign_announce_now(*, campaign: Campaign, as_of: datetime | None = None) -> int:
+    """Staff's "announce now": what the job would do on its next run, at once. The same send
+    log, so nobody is told twice; returns how many members were newly logged."""
+    as_of = as_of or timezone.now()
+    if not campaign_announcing(campaign, at=as_of):
+        return 0
+    Campaign.objects.filter(pk=campaign.pk, announced_at__isnull=True).update(announced_at=as_of)
+    return _announce(campaign)
 
 
 def announcement_email(*, delivery_id: int, token: str = "") -> bool:

@@ -120,7 +120,8 @@ def _referrals(clock, m: SimpleNamespace) -> None:
     for _ in range(2):
         ReferralClick.objects.create(code=codes["ben"], ip_hash="y")
     invites = [
-        Invite.objects.create(referrer=m.ann.member, email=f"f{i}@example.com") for i in range(3)
+        Invite.objects.create(referrer=m.ann.member, email=f"f{i}@example.com", sent_at=at(3, 2))
+        for i in range(3)
     ]
 
     def refer(referrer: str, referee: str, when: datetime, **fields) -> None:

@@ -75,7 +75,12 @@ def test_referral_funnel_k_factor_and_top_referrers(club) -> None:
     assert (f.clicks, f.signups, f.qualified, f.rewarded) == (12, 3, 2, 1)
     assert (f.invites, f.invite_signups, f.members) == (3, 1, 7)
     assert f.conversion == pytest.approx(1 / 12)
-    assert f.k_factor == pytest.approx(3 / 7 * 1 / 3)
+    # 3 invite emails + 2 link visitors (ann's 10 clicks from one address, ben's 2 from
+    # another); all 3 referred sign-ups count, whichever way the friend came.
+    assert (f.link_visitors, f.invitations) == (2, 5)
+    assert f.invitations_per_member == pytest.approx(5 / 7)
+    assert f.invitation_conversion == pytest.approx(3 / 5)
+    assert f.k_factor == pytest.approx(3 / 7)
     top = [
         (r["email"], r["signups"], r["qualified"], r["rewarded"], r["points"])
         for r in report.referrers
@@ -129,7 +134,7 @@ def test_tables_as_csv(club) -> None:
     summary = dict(tables["summary"].rows)
     assert summary["Redemption rate"] == "30.8%"
     assert summary["Outstanding liability (EUR)"] == Decimal("32.00")
-    assert dict(tables["funnel"].rows)["K-factor"] == "0.143"
+    assert dict(tables["funnel"].rows)["K-factor"] == "0.429"
 
 
 def test_the_report_takes_the_same_queries_however_long_the_history(club) -> None:

@@ -251,8 +251,14 @@ def test_points_earned_email_is_optional(
     member.loyalty_account.refresh_from_db()
     buy("1042")
 
-    assert [m.subject for m in mail.outbox] == ["You earned 42 points"]
-    assert "Your purchase 1042 earned 42 points." in mail.outbox[0].body
+    # pending for the 14-day return window: the email says so, and from which day
+    assert [m.subject for m in mail.outbox] == [
+        "42 points on their way, available on June 15, 2026"
+    ]
+    assert (
+        "Your purchase 1042 will give you 42 points. The points are pending until the return "
+        "window has passed and become available on June 15, 2026." in mail.outbox[0].body
+    )
 
 
 def test_run_job_command_backfills_with_as_of(member) -> None:

@@ -126,3 +126,26 @@ def test_refund_racing_the_release_job_reverses_each_reward_once(settings) -> No
             account.refresh_from_db()
             assert (account.balance, account.pending) == (0, 0)
     assert ledger_offences() == []
+
+
+def test_concurrent_invites_to_members_count_toward_the_limit_too() -> None:
+    program = program_settings()
+    program.invite_daily_limit = 3
+    program.save()
+    referrer = UserFactory()
+    referral_code_for(member=referrer)
+    members = [UserFactory(email=f"member{i}@example.com").email for i in range(6)]
+
+    results = race(
+        12,
+        lambda i: invites_send(
+            referrer=referrer,
+            emails=[members[i % 6] if i % 2 else f"new{i}@example.com"],
+            message="",
+        ),
+    )
+
+    accepted = [r for r in results if isinstance(r, InviteReport)]
+    refused = [r for r in results if isinstance(r, ReferralRefused)]
+    assert (len(accepted), len(refused)) == (3, 9)
+    assert Invite.objects.filter(referrer=referrer).count() == 3

@@ -127,7 +127,7 @@ def test_invite_form_sends_and_reports(
             follow=True,
         )
 
-    assert "Invites sent to a@example.com, b@example.com." in response.content.decode()
+    assert "Invitations sent: 2 addresses accepted." in response.content.decode()
     assert sorted(m.to[0] for m in mail.outbox) == ["a@example.com", "b@example.com"]
 
 
@@ -147,11 +147,14 @@ def test_invite_form_refuses_bad_addresses_and_the_limit(client, referrer) -> No
     assert mail.outbox == []
 
 
-def test_member_stats_and_program_funnel(client, referrer) -> None:
+def test_member_stats_and_program_funnel(
+    client, referrer, django_capture_on_commit_callbacks
+) -> None:
     code = referral_code_for(member=referrer).code
     for _ in range(4):
         client.get(f"/r/{code}/")
-    invites_send(referrer=referrer, emails=["x@example.com", "y@example.com"], message="")
+    with django_capture_on_commit_callbacks(execute=True):
+        invites_send(referrer=referrer, emails=["x@example.com", "y@example.com"], message="")
     friends = [UserFactory() for _ in range(2)]
     for friend in friends:
         referral_attach(referee=friend, code=code, source="link")
@@ -169,8 +172,10 @@ def test_member_stats_and_program_funnel(client, referrer) -> None:
     )
     assert (funnel.clicks, funnel.signups, funnel.qualified, funnel.rewarded) == (4, 2, 1, 1)
     assert funnel.conversion == 0.25
-    # 3 members (referrer + 2 friends), 2 invites, no sign-up came from an invite yet.
-    assert (funnel.invites, funnel.members, funnel.k_factor) == (2, 3, 0.0)
+    # 3 members (referrer + 2 friends), 2 invites sent, 1 link visitor (4 clicks from the
+    # test client's one address), 2 sign-ups by link: K = 3/3 × 2/3 = 2/3.
+    assert (funnel.invites, funnel.link_visitors, funnel.members) == (2, 1, 3)
+    assert funnel.k_factor == pytest.approx(2 / 3)
 
 
 def test_mask_email() -> None:
@@ -198,3 +203,24 @@ def test_review_needs_the_permission_both_ways(client, referrer) -> None:
     client.post(url, action)
     assert Referral.objects.get().status == ReferralStatus.PENDING
     assert Referral.objects.get().approved
+
+
+def test_a_referral_held_in_review_shows_as_in_review_not_qualified(client, referrer) -> None:
+    code = referral_code_for(member=referrer).code
+    me_again = UserFactory(email=referrer.email.replace("@", "+again@"))
+    held = referral_attach(referee=me_again, code=code, source="link")
+    referral_qualify(referee_id=me_again.pk, trigger="purchase", amount=Decimal("100"))
+    friend = UserFactory()
+    referral_attach(referee=friend, code=code, source="code")
+    referral_qualify(referee_id=friend.pk, trigger="purchase", amount=Decimal("100"))
+    client.force_login(referrer)
+
+    html = client.get(reverse("referrals_refer")).content.decode()
+
+    held.refresh_from_db()
+    assert (held.status, held.qualified_at is not None) == (ReferralStatus.REVIEW, True)
+    assert '<dt class="col-6">Joined</dt><dd class="col-6">2</dd>' in html
+    assert '<dt class="col-6">In review</dt><dd class="col-6">1</dd>' in html
+    assert '<dt class="col-6">Qualified</dt><dd class="col-6">1</dd>' in html
+    stats = member_referral_stats(member=referrer)
+    assert (stats.signups, stats.in_review, stats.qualified, stats.rewarded) == (2, 1, 1, 1)
