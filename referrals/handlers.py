@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from allauth.account.signals import email_confirmed, user_signed_up
-from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from config.outbox import task_enqueue
 from loyalty.models import EventType
 from loyalty.signals import event_recorded, events_imported
 from referrals.attribution import referral_signup_from_request
@@ -30,7 +30,10 @@ def on_event(
     **kwargs: Any,
 ) -> None:
     if type == EventType.PURCHASE and referral_waiting(referee_id=member_id):
-        referral_qualify_task.delay(member_id, "purchase", str(amount), occurred_at.isoformat())
+        task_enqueue(
+            task=referral_qualify_task,
+            args=[member_id, "purchase", str(amount), occurred_at.isoformat()],
+        )
 
 
 @receiver(events_imported, dispatch_uid="referrals.imported")
@@ -40,13 +43,15 @@ def on_events_imported(sender: Any, *, events: list[dict[str, Any]], **kwargs: A
     for event in purchases:
         if event["member_id"] in waiting:
             amount, at = str(event["amount"]), event["occurred_at"].isoformat()
-            referral_qualify_task.delay(event["member_id"], "purchase", amount, at)
+            task_enqueue(
+                task=referral_qualify_task, args=[event["member_id"], "purchase", amount, at]
+            )
 
 
 @receiver(email_confirmed, dispatch_uid="referrals.email_confirmed")
 def on_email_confirmed(sender: Any, request: Any, email_address: Any, **kwargs: Any) -> None:
     user_id = email_address.user_id
-    transaction.on_commit(lambda: referral_qualify_task.delay(user_id, "email_verified"))
+    task_enqueue(task=referral_qualify_task, args=[user_id, "email_verified"])
 
 
 @receiver(user_signed_up, dispatch_uid="referrals.signed_up")

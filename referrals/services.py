@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.managers import email_normalize
 from accounts.models import User
+from config.outbox import task_enqueue
 from loyalty.errors import LedgerError
 from loyalty.models import EntryKind
 from loyalty.services.ledger import account_for_member, points_credit
@@ -187,7 +188,7 @@ def _reward(referral: Referral, program: ProgramSettings) -> Referral:
         referee_points=paid["referee"],
         reason="" if referrer_points or not program.referrer_points else _("monthly cap reached"),
     )
-    transaction.on_commit(lambda: referral_rewarded_email_task.delay(referral.pk))
+    task_enqueue(task=referral_rewarded_email_task, args=[referral.pk])
     referral.refresh_from_db()
     return referral
 
@@ -280,6 +281,6 @@ def invites_send(*, referrer: User, emails: list[str], message: str) -> InviteRe
             continue
         seen.add(email)
         invite = Invite.objects.create(referrer=referrer, email=email, message=message[:2000])
-        transaction.on_commit(lambda pk=invite.pk: invite_email_task.delay(pk))
+        task_enqueue(task=invite_email_task, args=[invite.pk])
         report.sent.append(email)
     return report
