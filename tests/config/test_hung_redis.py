@@ -14,10 +14,11 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import redis
@@ -125,7 +126,7 @@ def broker(private_redis: PrivateRedis, redis_cache) -> Iterator[Celery]:
         previous.set_current()
 
 
-def _timed(call):  # noqa: ANN001, ANN202
+def _timed(call: Callable[[], Any]) -> tuple[Any, float]:
     started = time.monotonic()
     result = call()
     return result, time.monotonic() - started
@@ -134,9 +135,7 @@ def _timed(call):  # noqa: ANN001, ANN202
 def test_member_pages_answer_quickly_while_redis_is_hung(private_redis, redis_cache) -> None:
     # given a signed-in member with 1,234 points, whose session is in the Redis cache
     member = AccountFactory().member
-    points_credit(
-        account=member.loyalty_account, points=1234, kind="earn", idempotency_key="given"
-    )
+    points_credit(account=member.loyalty_account, points=1234, kind="earn", idempotency_key="given")
     client = APIClient()
     client.force_login(member)
     assert client.get("/me/").status_code == 200
@@ -197,7 +196,7 @@ def test_a_purchase_commits_while_redis_is_hung_and_its_email_is_sent_once_after
     assert QueuedTask.objects.count() == 0
 
 
-def _wait_for(condition, seconds: float = 20.0) -> None:  # noqa: ANN001
+def _wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
