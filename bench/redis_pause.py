@@ -186,7 +186,7 @@ def run_phases(args: argparse.Namespace, keys: list[str], redis: subprocess.Pope
         finally:
             os.kill(redis.pid, signal.SIGCONT)
         result["server_ms"] = server_times(log_path, offset, method="GET", prefix=PATH)
-        results.append({"phase": phase, **result, "waited_s": waited})
+        results.append({"phase": phase, **result, "waited_s": waited, "loadavg": os.getloadavg()})
         log(f"  {result['rps']:.0f}/s, p95 {result['latency_ms']['p95']:.1f} ms")
     return results
 
