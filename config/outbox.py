@@ -47,7 +47,10 @@ def outbox_drain(*, limit: int = DRAIN_BATCH) -> int:
     for pk, name, args, due_at in due.values_list("pk", "task", "args", "due_at")[:limit]:
         if not _claim(pk=pk, due_at=due_at):
             continue  # another drain has it
-        if not _publish_row(pk=pk, task=current_app.tasks[name], args=args):
+        if (task := current_app.tasks.get(name)) is None:
+            log.error("outbox row %s names an unknown task %s: left in place", pk, name)
+            continue
+        if not _publish_row(pk=pk, task=task, args=args):
             break
         published += 1
     return published

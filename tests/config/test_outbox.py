@@ -107,3 +107,16 @@ def test_the_drain_publishes_a_due_task_once() -> None:
     assert drained == [1, 0]
     assert [m.to for m in mail.outbox] == [[member.email]]
     assert QueuedTask.objects.count() == 0
+
+
+def test_a_row_naming_an_unknown_task_does_not_block_the_others() -> None:
+    member = UserFactory()
+    now = timezone.now()
+    QueuedTask.objects.create(task="vanished.task", args=[1], due_at=now - timedelta(seconds=1))
+    QueuedTask.objects.create(task=WELCOME, args=[member.pk], due_at=now)
+
+    drained = outbox_drain()
+
+    assert drained == 1
+    assert list(QueuedTask.objects.values_list("task", "attempts")) == [("vanished.task", 1)]
+    assert [m.to for m in mail.outbox] == [[member.email]]
