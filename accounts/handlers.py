@@ -6,7 +6,6 @@ from typing import Any
 
 from allauth.account.signals import email_confirmed
 from django.contrib.auth.signals import user_logged_in
-from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest
 
@@ -14,6 +13,7 @@ from accounts.models import User
 from accounts.net import request_ip_hash
 from accounts.services import login_trace_record
 from accounts.tasks import welcome_email_task
+from config.outbox import task_enqueue
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.login_trace")
@@ -25,4 +25,4 @@ def on_login(sender: Any, request: HttpRequest | None, user: User, **kwargs: Any
 @receiver(email_confirmed, dispatch_uid="accounts.welcome")
 def on_email_confirmed(sender: Any, request: Any, email_address: Any, **kwargs: Any) -> None:
     user_id = email_address.user_id
-    transaction.on_commit(lambda: welcome_email_task.delay(user_id))
+    task_enqueue(task=welcome_email_task, args=[user_id])

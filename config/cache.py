@@ -1,6 +1,8 @@
-"""A Redis cache that degrades instead of failing: if Redis is unreachable, reads miss and
-writes are dropped (with a warning), so API keys are looked up in the database and rate
-limits are not enforced for the moment, rather than every request failing with 500."""
+"""A Redis cache that degrades instead of failing: if Redis is unreachable or does not answer
+within its socket timeout, reads miss and writes are dropped (with a warning), so API keys
+are looked up in the database and rate limits are not enforced for the moment, rather than
+every request failing with 500 or hanging. After a failure the process skips Redis for
+``REDIS_RETRY_AFTER`` seconds (config/breaker.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from config.breaker import redis_failed, redis_skipped
+
 log = logging.getLogger("vafa.cache")
 DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
 
@@ -19,9 +23,13 @@ DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
 def _degrade(fallback: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
         def call(self: RedisCache, *args: Any, **kwargs: Any) -> Any:
+            url = _url(self)
+            if redis_skipped(url=url):
+                return fallback(*args, **kwargs)
             try:
                 return method(self, *args, **kwargs)
             except DOWN as error:
+                redis_failed(url=url)
                 log.warning(
                     "cache unavailable (%s): %s degraded", type(error).__name__, method.__name__
                 )
@@ -30,6 +38,10 @@ def _degrade(fallback: Callable[..., Any]) -> Callable[[Callable[..., Any]], Cal
         return call
 
     return wrap
+
+
+def _url(cache: RedisCache) -> str:
+    return ",".join(cache._servers)
 
 
 def _missing(key: Any, default: Any = None, *args: Any, **kwargs: Any) -> Any:
@@ -70,6 +82,8 @@ def counter_hit(key: str, seconds: int) -> int:
 
     backend = getattr(cache, "_cache", None)
     if isinstance(cache, RedisCache) and backend is not None:
+        if redis_skipped(url=_url(cache)):
+            return 1
         name = cache.make_and_validate_key(key)
         try:
             pipe = backend.get_client(name, write=True).pipeline(transaction=False)
@@ -77,6 +91,7 @@ def counter_hit(key: str, seconds: int) -> int:
             pipe.expire(name, seconds, nx=True)
             return int(pipe.execute()[0])
         except DOWN as error:
+            redis_failed(url=_url(cache))
             log.warning("cache unavailable (%s): counter not counted", type(error).__name__)
             return 1
     cache.add(key, 0, seconds)

@@ -65,11 +65,17 @@ SCHEDULE: dict[str, Job] = {
         "40 2 * * *",
         "Score members by recency, frequency and spend; store their RFM segment (daily).",
     ),
+    "drain_outbox": Job(
+        "config.tasks.outbox_drain_task",
+        "* * * * *",
+        "Publish tasks whose publish failed when the broker was down (every minute).",
+    ),
 }
 
 
 def job_runners() -> dict[str, Callable[[datetime | None], Any]]:
     """The service behind each job, for running it in-process with an as-of time."""
+    from config.outbox import outbox_drain
     from loyalty.services.expiry import pending_release, points_expire
     from loyalty.services.notifications import (
         birthday_bonuses_award,
@@ -94,4 +100,5 @@ def job_runners() -> dict[str, Callable[[datetime | None], Any]]:
         "run_campaigns": lambda as_of: campaigns_run(as_of=as_of),
         "expire_referrals": lambda as_of: referrals_expire(as_of=as_of),
         "compute_segments": lambda as_of: segments_compute(as_of=as_of),
+        "drain_outbox": lambda as_of: outbox_drain(),
     }

@@ -135,6 +135,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache and Celery -------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_DIR = VAR_DIR / "celery"
+# A hung Redis (stopped process, full network buffer) must not hang requests: every Redis
+# client of a request (cache, sessions, task publish) gives up after these many seconds and
+# then leaves Redis alone for REDIS_RETRY_AFTER seconds (config/breaker.py).
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.25)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.25)
+REDIS_RETRY_AFTER = env.float("REDIS_RETRY_AFTER", default=5.0)
+# Tasks go through an outbox (config/outbox.py): a task whose publish failed is published
+# by the outbox_drain job once it is this many seconds old.
+TASK_OUTBOX_DELAY = env.int("TASK_OUTBOX_DELAY", default=60)
 if REDIS_URL:
     # pytest-xdist runs workers side by side: each gets its own Redis database so that
     # clearing one worker's cache never touches another's.
@@ -144,6 +153,11 @@ if REDIS_URL:
             "BACKEND": "config.cache.ResilientRedisCache",
             "LOCATION": env.str("CACHE_URL", default=redis_db_url(REDIS_URL, _cache_db)),
             "KEY_PREFIX": "vafa",
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                "retry_on_timeout": False,
+            },
         }
     }
     # Sessions read from Redis, written through to the database: one query less on every
@@ -161,7 +175,12 @@ if REDIS_URL:
         "unacked_restore_throttle": 1
         if env.int("CELERY_UNACKED_RESTORE_SECONDS", default=0)
         else 10,
+        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+        "retry_on_timeout": False,
     }
+    CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_CONNECT_TIMEOUT
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_CONNECT_TIMEOUT
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CELERY_BROKER_URL = "filesystem://localhost/"
@@ -183,6 +202,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish retries this often (Celery's default, 3 retries up to 1 s apart, can hold a
+# request for seconds); a publish that still fails stays in the task outbox.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": env.int("CELERY_PUBLISH_MAX_RETRIES", default=1),
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.1,
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # workers log through LOGGING below (JSON, redacted)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

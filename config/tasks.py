@@ -19,3 +19,10 @@ def segments_compute_task(as_of: str | None = None) -> int:
     from loyalty.services.segments import segments_compute
 
     return segments_compute(as_of=parse_datetime(as_of) if as_of else None)
+
+
+@shared_task(**JOB)
+def outbox_drain_task() -> int:
+    from config.outbox import outbox_drain
+
+    return outbox_drain()

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.signals import email_confirmed
-from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
+from config.outbox import task_enqueue
 from loyalty.models import Campaign, EarningRule, Tier
 from loyalty.services.program import program_changed
 from loyalty.tasks import signup_bonus_task
@@ -19,7 +19,7 @@ from loyalty.tasks import signup_bonus_task
 @receiver(email_confirmed, dispatch_uid="loyalty.signup_bonus")
 def on_email_confirmed(sender: Any, request: Any, email_address: Any, **kwargs: Any) -> None:
     user_id = email_address.user_id
-    transaction.on_commit(lambda: signup_bonus_task.delay(user_id))
+    task_enqueue(task=signup_bonus_task, args=[user_id])
 
 
 for model in (EarningRule, Campaign, Tier, Campaign.tiers.through):

@@ -9,10 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 from allauth.account.signals import email_confirmed, user_signed_up
-from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from config.outbox import task_enqueue
 from loyalty.models import EventType
 from loyalty.signals import event_recorded, events_imported
 from referrals.attribution import referral_signup_from_request
@@ -37,9 +37,11 @@ def on_event(
 ) -> None:
     if type == EventType.PURCHASE and referral_waiting(referee_id=member_id):
         at = occurred_at.isoformat()
-        referral_qualify_task.delay(member_id, "purchase", str(amount), at, event_id)
+        task_enqueue(
+            task=referral_qualify_task, args=[member_id, "purchase", str(amount), at, event_id]
+        )
     elif type == EventType.REFUND and referral_purchase_qualified(referee_id=member_id):
-        referral_refund_task.delay(event_id)
+        task_enqueue(task=referral_refund_task, args=[event_id])
 
 
 @receiver(events_imported, dispatch_uid="referrals.imported")
@@ -49,15 +51,16 @@ def on_events_imported(sender: Any, *, events: list[dict[str, Any]], **kwargs: A
     for event in purchases:
         if event["member_id"] in waiting:
             amount, at = str(event["amount"]), event["occurred_at"].isoformat()
-            referral_qualify_task.delay(
-                event["member_id"], "purchase", amount, at, event["event_id"]
+            task_enqueue(
+                task=referral_qualify_task,
+                args=[event["member_id"], "purchase", amount, at, event["event_id"]],
             )
 
 
 @receiver(email_confirmed, dispatch_uid="referrals.email_confirmed")
 def on_email_confirmed(sender: Any, request: Any, email_address: Any, **kwargs: Any) -> None:
     user_id = email_address.user_id
-    transaction.on_commit(lambda: referral_qualify_task.delay(user_id, "email_verified"))
+    task_enqueue(task=referral_qualify_task, args=[user_id, "email_verified"])
 
 
 @receiver(user_signed_up, dispatch_uid="referrals.signed_up")

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -27,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from accounts.managers import email_normalize
 from accounts.models import User
+from config.outbox import task_enqueue
 from loyalty.errors import LedgerError
 from loyalty.lock_objects import accounts_lock
 from loyalty.models import Entry, EntryKind, Event, EventType, Lot, LotState
@@ -229,7 +229,7 @@ def _reward(referral: Referral, program: ProgramSettings) -> Referral:
         referee_points=paid["referee"],
         reason="" if referrer_points or not program.referrer_points else _("monthly cap reached"),
     )
-    transaction.on_commit(lambda: referral_rewarded_email_task.delay(referral.pk))
+    task_enqueue(task=referral_rewarded_email_task, args=[referral.pk])
     referral.refresh_from_db()
     return referral
 
@@ -396,5 +396,5 @@ def invites_send(*, referrer: User, emails: list[str], message: str) -> InviteRe
         [Invite(referrer=referrer, email=email, message=note) for email in wanted]
     )
     for invite in invites:
-        transaction.on_commit(partial(invite_email_task.delay, invite.pk))
+        task_enqueue(task=invite_email_task, args=[invite.pk])
     return InviteReport(accepted=wanted)

@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.outbox import task_enqueue
 from loyalty.errors import IdempotencyConflict
 from loyalty.keys import entry_key
 from loyalty.lock_objects import account_lock
@@ -105,7 +106,7 @@ def reward_redeem(*, account: Account, reward: Reward, idempotency_key: str) -> 
 
 
 def _notify(redemption: Redemption) -> None:
-    transaction.on_commit(lambda: redemption_email_task.delay(redemption.pk))
+    task_enqueue(task=redemption_email_task, args=[redemption.pk])
 
 
 def _cancellable(redemption: Redemption, *, by_member: bool, now: datetime) -> None:

@@ -35,11 +35,15 @@ def _fast_passwords(settings: pytest.FixtureRequest) -> None:
 @pytest.fixture(autouse=True)
 def _eager_tasks() -> None:
     """Tasks run inline in tests of services and views. Tests of the real broker and worker
-    build their own Celery app (tests/config/test_celery.py, tests/jobs/)."""
+    build their own Celery app (tests/config/test_celery.py, tests/jobs/); an embedded
+    worker makes its app the current and default one, so each test starts with ours again
+    (tasks declared with ``shared_task`` resolve to the current app)."""
     from config.celery import app
 
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
+    app.set_current()
+    app.set_default()
 
 
 @pytest.fixture(autouse=True)

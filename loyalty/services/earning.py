@@ -25,6 +25,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.outbox import task_enqueue
 from loyalty.errors import IdempotencyConflict, LedgerError
 from loyalty.keys import entry_key
 from loyalty.lock_objects import account_lock_for_event
@@ -176,7 +177,7 @@ def _announce(event: Event) -> None:
     }
     transaction.on_commit(lambda: event_recorded.send(sender=Event, **payload))
     if event.points_awarded > 0 and event.account.member.email_points_earned:
-        transaction.on_commit(lambda: points_earned_email_task.delay(event.pk))
+        task_enqueue(task=points_earned_email_task, args=[event.pk])
 
 
 def event_record_once(*, data: EventInput) -> EventOutcome:

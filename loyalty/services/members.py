@@ -12,6 +12,7 @@ from accounts.managers import email_canonical, email_normalize
 from accounts.models import User
 from accounts.services import LANGUAGE_CODES
 from accounts.tasks import member_set_password_email_task
+from config.outbox import task_enqueue
 from loyalty.models import Account
 from loyalty.services.ledger import account_for_member, account_open
 
@@ -58,5 +59,5 @@ def _create(email, first_name, last_name, language, birthday) -> Enrollment:
     member.save()
     EmailAddress.objects.create(user=member, email=email, primary=True, verified=False)
     account = account_open(member=member)
-    transaction.on_commit(lambda: member_set_password_email_task.delay(member.pk))
+    task_enqueue(task=member_set_password_email_task, args=[member.pk])
     return Enrollment(member, account, created=True)

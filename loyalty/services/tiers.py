@@ -12,6 +12,7 @@ from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from config.outbox import task_enqueue
 from loyalty.lock_objects import account_lock, accounts_lock, joins_transaction
 from loyalty.models import Account, Tier, TierChange
 from loyalty.tasks import tier_change_email_task
@@ -43,7 +44,7 @@ def _move(account: Account, tier: Tier, *, direction: str, now: datetime) -> Tie
     )
     Account.objects.filter(pk=account.pk).update(tier=tier, tier_since=now, updated_at=now)
     account.tier, account.tier_since = tier, now
-    transaction.on_commit(lambda: tier_change_email_task.delay(change.pk))
+    task_enqueue(task=tier_change_email_task, args=[change.pk])
     return change
 
 
