@@ -18,6 +18,7 @@ from loyalty.services.apikeys import api_key_create, api_key_revoke
 from loyalty.services.ledger import account_for_member, points_credit
 from loyalty.services.tiers import tier_upgrade_check
 from tests.accounts.factories import UserFactory
+from tests.conftest import NOW
 from tests.loyalty.factories import AccountFactory, EarningRuleFactory, TierFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +39,9 @@ def api(api_key) -> APIClient:
 
 
 @pytest.fixture(autouse=True)
-def _program(settings) -> None:
+def _program(settings, clock) -> None:
+    """The clock stands still at ``NOW``: events happen an hour before it, so the 14-day
+    return window keeps them pending whatever the day the suite runs."""
     settings.RETURN_WINDOW_DAYS = 14
     EarningRuleFactory(points_per_unit=Decimal("1.00"))
 
@@ -56,7 +59,7 @@ def purchase_body(member, key="evt-1", **overrides) -> dict:
         "amount": "42.50",
         "currency": "EUR",
         "order_id": f"order-{key}",
-        "occurred_at": "2026-11-20T10:00:00Z",
+        "occurred_at": (NOW - timedelta(hours=1)).isoformat(),
     }
     return {**body, **overrides}
 

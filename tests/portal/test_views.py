@@ -398,7 +398,9 @@ def test_dashboard_invites_a_friend_after_a_recent_upgrade(
     assert (f'href="{reverse("referrals_refer")}">Invite a friend</a>' in html) is prompted
 
 
-def test_activity_date_filter_uses_the_program_time_zone(client, member, settings) -> None:
+def test_activity_date_filter_uses_the_program_time_zone(clock, client, member, settings) -> None:
+    """The clock stands at NOW (1 June 2026), three weeks after these moments; the member's
+    fixture entry is made at NOW too."""
     settings.TIME_ZONE = "Asia/Tehran"  # UTC+03:30, no daylight saving
     moments = {
         "before": datetime(2026, 5, 9, 20, 0, tzinfo=UTC),  # 9 May 23:30 in Tehran
