@@ -430,5 +430,7 @@ POINTS_EXPIRY_DAYS = env.int("POINTS_EXPIRY_DAYS", default=365)
 RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=14)
 REDEMPTION_CANCEL_HOURS = env.int("REDEMPTION_CANCEL_HOURS", default=24)
 EXPIRY_REMINDER_DAYS = env.int("EXPIRY_REMINDER_DAYS", default=14)
-# The club's name in pages, emails and the Site row (CLUB_NAME is accepted as an alias).
-PROGRAM_NAME = env.str("PROGRAM_NAME", default=env.str("CLUB_NAME", default="Vafa Club"))
+# The club's name in pages, emails and the Site row. PROGRAM_NAME is its older name, still
+# read when CLUB_NAME is not set; code reads either (they are the same value).
+CLUB_NAME = env.str("CLUB_NAME", default=env.str("PROGRAM_NAME", default="Vafa Club"))
+PROGRAM_NAME = CLUB_NAME

@@ -8,6 +8,10 @@ a new text template gets it by its name alone. HTML templates are untouched and 
 
 A ``.txt`` template that ``{% extends %}`` another is left as it is (``extends`` must come
 first); its blocks are rendered inside its parent, which is wrapped when it is ``.txt`` too.
+
+A fragment included by both a ``.txt`` and an ``.html`` email is named ``.html``: an include
+inherits its parent's escaping (off in the text part, on in the HTML part), whereas a
+``.txt`` fragment would always be unescaped, also inside HTML.
 """
 
 from __future__ import annotations

@@ -24,11 +24,11 @@ SUBJECTS = {
     "birthday": "Happy birthday, O'Brien!",
     "campaign_announcement": "New: Fish & Chips",
     "invite": "O'Brien invites you to Fish & Chips Club",
-    "points_earned": "You earned 42 points",
+    "points_earned": "42 points on their way, available on {until}",
     "points_expiring": "120 points expire on {day}",
     "redemption": "Your reward: Fish & Chips",
     "referral_rewarded_referee": "Welcome gift: 100 points",
-    "referral_rewarded_referrer": "Your friend joined: 200 points for you",
+    "referral_rewarded_referrer": "Your friend joined: 200 points for you from {until}",
     "set_password": "Welcome to Fish & Chips Club: set your password",
     "tier_down": "Your tier is now Fish & Chips",
     "tier_up": "Welcome to Fish & Chips!",
@@ -83,7 +83,8 @@ def test_subject_and_text_show_names_verbatim_and_html_escapes_them(kind, settin
     rendered = email_render(template=kind, context=context, language="en")
 
     day = date_format(context["day"]) if "day" in context else ""
-    assert rendered.subject == SUBJECTS[kind].format(day=day)
+    until = date_format(context["pending_until"]) if context.get("pending_until") else ""
+    assert rendered.subject == SUBJECTS[kind].format(day=day, until=until)
     assert MEMBER in rendered.text
     assert (ENTITY in rendered.text) == (kind in NAMES_AN_ENTITY)
     for entity in ("&#x27;", "&#39;", "&amp;", "&quot;", "&lt;", "&gt;"):

@@ -23,6 +23,7 @@ print(json.dumps({
     "cache_location": settings.CACHES["default"].get("LOCATION", ""),
     "debug": settings.DEBUG, "hosts": settings.ALLOWED_HOSTS, "tz": settings.TIME_ZONE,
     "email": settings.EMAIL_BACKEND, "site": settings.SITE_URL,
+    "club": [settings.CLUB_NAME, settings.PROGRAM_NAME],
 }))
 """
 
@@ -40,6 +41,19 @@ def _settings(tmp_path: Path, **overrides: str) -> dict[str, object]:
         [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({}, "Vafa Club"),
+        ({"CLUB_NAME": "Café Ravand"}, "Café Ravand"),
+        ({"PROGRAM_NAME": "Older Name"}, "Older Name"),
+        ({"CLUB_NAME": "Café Ravand", "PROGRAM_NAME": "Older Name"}, "Café Ravand"),
+    ],
+)
+def test_the_club_name_comes_from_club_name(tmp_path: Path, env: dict, name: str) -> None:
+    assert _settings(tmp_path, DEBUG="1", **env)["club"] == [name, name]
 
 
 def test_embedded_default_is_sqlite_and_filesystem_broker(tmp_path: Path) -> None:
