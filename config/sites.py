@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
-from django.db import DatabaseError, transaction
+from django.core.management.color import no_style
+from django.db import DatabaseError, connections, transaction
 
 
 def site_values() -> dict[str, str]:
@@ -24,8 +25,23 @@ def site_sync(*, using: str = "default") -> None:
     from django.contrib.sites.models import Site
 
     with transaction.atomic(using=using):
-        Site.objects.using(using).update_or_create(pk=settings.SITE_ID, defaults=site_values())
+        _, created = Site.objects.using(using).update_or_create(
+            pk=settings.SITE_ID, defaults=site_values()
+        )
+        if created:
+            site_sequence_reset(model=Site, using=using)
     Site.objects.clear_cache()
+
+
+def site_sequence_reset(*, model: Any, using: str) -> None:
+    """A row inserted with an explicit id leaves PostgreSQL's sequence behind: the next
+    Site created without an id would collide with it (Django's own default-site creation
+    resets it the same way)."""
+    connection = connections[using]
+    statements = connection.ops.sequence_reset_sql(no_style(), [model])
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
 
 
 def site_sync_after_migrate(*, using: str = "default", **kwargs: Any) -> None:
