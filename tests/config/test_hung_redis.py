@@ -202,3 +202,18 @@ def _wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"still waiting after {seconds} s")
         time.sleep(0.05)
+
+
+def test_healthz_keeps_the_node_in_service_while_redis_is_hung(private_redis, broker) -> None:
+    # given the broker on the private Redis, which answers
+    client = APIClient()
+    assert client.get("/healthz").json()["status"] == "ok"
+
+    # when it hangs
+    private_redis.pause()
+    response, seconds = _timed(lambda: client.get("/healthz"))
+
+    # then the node says it is degraded, quickly, without leaving the load balancer
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert seconds < PAGE_BOUND, f"/healthz took {seconds:.2f} s with Redis hung"
