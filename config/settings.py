@@ -338,9 +338,7 @@ CSP_EXTRA = env.str("CSP_EXTRA", default="")
 CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=False)
 PERMISSIONS_POLICY_DISABLED = [
     "accelerometer",
-    "ambient-light-sensor",
     "autoplay",
-    "battery",
     "camera",
     "display-capture",
     "geolocation",

@@ -50,7 +50,9 @@ class Watched:
 
     def _console(self, message: object) -> None:
         text = message.text
-        if "Content Security Policy" in text or "Refused to" in text:
+        # CSP refusals, and features Permissions-Policy names that the browser does not know
+        # (each logs "Error with Permissions-Policy header: Unrecognized feature").
+        if any(s in text for s in ("Content Security Policy", "Refused to", "Permissions-Policy")):
             self.refused.append(text)
 
     def open(self, path: str) -> object:
