@@ -40,9 +40,23 @@ def email_context(context: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def email_language(*, email: str, context: dict[str, Any]) -> str | None:
+    """The language of a member's account for mail to them; ``None`` (the request's language)
+    for an address that belongs to nobody, such as a password reset for an unknown account."""
+    from accounts.models import User
+
+    user = context.get("user")
+    if user is None:
+        user = User.objects.filter(email_canonical=email_canonical(email)).first()
+    language = getattr(user, "language", "")
+    return language if language in LANGUAGE_CODES else None
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        super().send_mail(template_prefix, email, email_context(context))
+        language = email_language(email=email, context=context) or translation.get_language()
+        with translation.override(language):
+            super().send_mail(template_prefix, email, email_context(context))
 
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
         user = super().save_user(request, user, form, commit=False)

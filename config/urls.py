@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config.analytics_views import analytics_view
 from config.member_views import member_360_view
-from config.views import email_preview, email_preview_index
+from config.views import email_preview, email_preview_index, favicon
 
 handler400 = "config.api.handler400"
 handler403 = "config.api.handler403"
@@ -29,6 +29,8 @@ urlpatterns = [
     path("api/v1/", include("rewards.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # Browsers ask for /favicon.ico on pages without an icon link (the admin, the API docs).
+    path("favicon.ico", favicon),
 ]
 
 if settings.DEBUG:

@@ -6,8 +6,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.templatetags.static import static
+from django.views.decorators.cache import cache_control
 
 from accounts.emails import email_render
 from config.email_samples import MARKETING, email_samples, sample_member
@@ -36,3 +38,11 @@ def email_preview(request: HttpRequest, name: str, language: str) -> HttpRespons
         body = f"Subject: {rendered.subject}\n\n{rendered.text}"
         return HttpResponse(body, content_type="text/plain; charset=utf-8")
     return HttpResponse(rendered.html)
+
+
+@cache_control(max_age=86400, public=True)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers fetch on pages without an icon link (the admin, the
+    API docs): the club's icon, by its hashed static name (resolved per request, so a
+    missing manifest never breaks the URLconf)."""
+    return HttpResponseRedirect(static("img/favicon.svg"))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from django.utils.html import strip_tags
+
 # What a personal note needs (the length of a post on most networks).
 NOTE_MAX_LENGTH = 280
 
@@ -24,7 +26,8 @@ def _without_links(line: str, *, link: str) -> str:
 
 
 def invite_note_clean(*, message: str, link: str) -> str:
-    """``message`` without links other than ``link`` (the member's referral link, kept),
-    spaces tidied, cut to ``NOTE_MAX_LENGTH`` characters."""
-    lines = [_without_links(line, link=link) for line in message.splitlines()]
+    """``message`` as plain text (markup removed: a tag would otherwise lose its link and
+    leave ``<a href='`` behind) without links other than ``link`` (the member's referral
+    link, kept), spaces tidied, cut to ``NOTE_MAX_LENGTH`` characters."""
+    lines = [_without_links(line, link=link) for line in strip_tags(message).splitlines()]
     return "\n".join(lines).strip()[:NOTE_MAX_LENGTH].strip()

@@ -5,15 +5,17 @@ use the club in Persian, right to left, with nothing wider than the screen."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core import mail
+from django.utils import timezone, translation
 
 from loyalty.services.ledger import account_open, points_credit
 from referrals.codes import referral_code_for
-from referrals.models import Referral
+from referrals.models import Referral, ReferralStatus
 from rewards.models import Redemption
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.loyalty.factories import EarningRuleFactory, TierFactory
@@ -136,4 +138,38 @@ def test_share_buttons_send_the_edited_message(phone, shot) -> None:
     assert telegram == {"url": [link], "text": ["Lena here: coffee on me if you join!"]}
     assert email["body"] == [edited]
     shot(phone, "refer-edited")
+    assert overflow(phone) <= 0
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_referral_list_fits_a_phone_with_long_statuses(phone, shot, language) -> None:
+    # given a member whose friend's referral was reversed (the longest status label) and
+    # whose friend has a long address
+    rita = UserFactory(email="rita@example.com", first_name="Rita")
+    account_open(member=rita)
+    code = referral_code_for(member=rita)
+    friend = UserFactory(email="a.very.long.friend.address.for.testing@example.com")
+    Referral.objects.create(
+        referrer=rita,
+        referee=friend,
+        code=code,
+        source="link",
+        status=ReferralStatus.REVERSED,
+        qualify_by=timezone.now() + timedelta(days=30),
+    )
+    sign_in(phone, "rita@example.com")
+    if language != "en":
+        phone.select_option("#language-select", language)
+        with phone.expect_navigation():
+            phone.click("[data-testid=language-submit]")
+
+    # when she opens her referral page on a 390 px phone
+    phone.goto("/refer/")
+    assert phone.get_attribute("html", "lang") == language
+
+    # then the status is shown and nothing pushes the page wider than the screen
+    with translation.override(language):
+        label = str(ReferralStatus.REVERSED.label)
+    assert phone.locator(".badge", has_text=label).is_visible()
+    shot(phone, f"refer-reversed-{language}")
     assert overflow(phone) <= 0

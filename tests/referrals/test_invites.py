@@ -146,3 +146,6 @@ def test_note_cleaning() -> None:
     assert invite_note_clean(message=f"Mine: {link}.", link=link) == f"Mine: {link}."
     assert invite_note_clean(message="ftp://x.example y", link=link) == "y"
     assert len(invite_note_clean(message="a " * 400, link=link)) == 279
+    # markup is not left behind half-stripped: the note is plain text
+    html = "Hi <a href='http://evil.example'>click</a> my <b>link</b>"
+    assert invite_note_clean(message=html, link=link) == "Hi click my link"
