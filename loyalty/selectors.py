@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from allauth.account.models import EmailAddress
 from django.db import connection
-from django.db.models import Max, Min, QuerySet, Sum
+from django.db.models import Exists, Max, Min, OuterRef, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -112,9 +113,14 @@ def member_account_fast(*, member_id: int) -> Account | None:
 
 def campaign_audience(*, campaign: Campaign) -> QuerySet[User]:
     """The members an announcement of ``campaign`` reaches: active, accepted marketing
-    emails, and paid by the campaign (its tiers and segments, the engine's own rules). The
-    dates are the announcement job's: it announces a campaign only while it is live."""
-    consenting = User.objects.filter(is_active=True, marketing_consent=True)
+    emails from an address they confirmed (consent ticked at sign-up by someone who never
+    confirmed the address is not the owner's), and paid by the campaign (its tiers and
+    segments, the engine's own rules). The dates are the announcement job's: it announces a
+    campaign only while it is live."""
+    confirmed = EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)
+    consenting = User.objects.filter(is_active=True, marketing_consent=True).filter(
+        Exists(confirmed)
+    )
     return consenting.filter(campaign_audience_q(campaign))
 
 

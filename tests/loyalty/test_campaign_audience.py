@@ -26,8 +26,12 @@ from tests.loyalty.factories import (
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 
-def member(email: str, *, consent: bool = True, tier=None, segment: str = "") -> User:
-    user = UserFactory(email=email, marketing_consent=consent, marketing_consent_at=NOW)
+def member(
+    email: str, *, consent: bool = True, tier=None, segment: str = "", verified: bool = True
+) -> User:
+    user = UserFactory(
+        email=email, marketing_consent=consent, marketing_consent_at=NOW, verified=verified
+    )
     account = AccountFactory(member=user, tier=tier)
     if segment:
         MemberSegment.objects.create(
@@ -126,6 +130,8 @@ def test_an_untargeted_campaign_reaches_every_consenting_active_member(
     member("a@example.com")
     member("b@example.com", tier=TierFactory(rank=1))
     member("quiet@example.com", consent=False)
+    # consent ticked at sign-up by someone who never confirmed the address: not theirs to give
+    member("unconfirmed@example.com", verified=False)
     UserFactory(
         email="gone@example.com", marketing_consent=True, marketing_consent_at=NOW, is_active=False
     )
