@@ -35,7 +35,12 @@ from loyalty.selectors import account_entries, member_account_fast, member_summa
 from loyalty.services.earning import EventInput, event_record
 from loyalty.services.ledger import account_for_member
 from loyalty.services.members import member_enroll
-from loyalty.validation import MoneyField, StrictIntegerField
+from loyalty.validation import (
+    MoneyField,
+    StrictDateField,
+    StrictDateTimeField,
+    StrictIntegerField,
+)
 
 API_EVENT_TYPES = [
     EventType.PURCHASE,
@@ -154,7 +159,7 @@ class MemberCreateApi(APIView):
         language = serializers.ChoiceField(
             choices=sorted(LANGUAGE_CODES), required=False, default=""
         )
-        birthday = serializers.DateField(required=False, allow_null=True, default=None)
+        birthday = StrictDateField(required=False, allow_null=True, default=None)
 
         def validate_birthday(self, value: Any) -> Any:
             if value and value > timezone.localdate():
@@ -269,7 +274,7 @@ class EventInputSerializer(serializers.Serializer):
     )
     currency = serializers.CharField(min_length=3, max_length=3, required=False, default="")
     order_id = serializers.CharField(max_length=100, required=False, default="")
-    occurred_at = serializers.DateTimeField(required=False, default=None, allow_null=True)
+    occurred_at = StrictDateTimeField(required=False, default=None, allow_null=True)
     metadata = serializers.DictField(required=False, default=dict)
 
     def validate_currency(self, value: str) -> str:

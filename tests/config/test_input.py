@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -164,6 +164,50 @@ def test_event_member_id_in_arabic_digits_is_refused(api, member) -> None:
 
     assert_refused(response, "member_id")
     assert written() == before
+
+
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.parametrize("digits", [FULL_WIDTH, ARABIC_INDIC], ids=["full-width", "arabic"])
+def test_event_time_in_non_ascii_digits_is_a_field_error(api, member, digits) -> None:
+    occurred = (timezone.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    before = written()
+
+    response = api.post(
+        EVENTS, purchase(member, occurred_at=occurred.translate(digits)), format="json"
+    )
+
+    assert_refused(response, "occurred_at")
+    assert response.json()["error"]["fields"]["occurred_at"] == [
+        "Enter a date and time in ISO 8601 with ASCII digits, such as 2026-12-04T10:00:00Z."
+    ]
+    assert written() == before
+
+
+@pytest.mark.parametrize("birthday", ["١٩٩٠-٠١-٠٢", "１９９０-01-02", "۱۹۹۰-۰۱-۰۲"])
+def test_member_birthday_in_non_ascii_digits_is_a_field_error(api, birthday) -> None:
+    before = written()
+
+    response = api.post(
+        "/api/v1/members/", {"email": "ada@example.com", "birthday": birthday}, format="json"
+    )
+
+    assert_refused(response, "birthday")
+    assert response.json()["error"]["fields"]["birthday"] == [
+        "Enter a date in ISO 8601 with ASCII digits, such as 1990-01-02."
+    ]
+    assert written() == before
+
+
+def test_member_birthday_in_ascii_is_accepted(api) -> None:
+    response = api.post(
+        "/api/v1/members/", {"email": "ada@example.com", "birthday": "1990-01-02"}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert User.objects.get(email="ada@example.com").birthday == date(1990, 1, 2)
 
 
 @pytest.mark.parametrize("amount", ["1_000", "١٠٠", "１００", "1e3", " 12"])
