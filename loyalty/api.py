@@ -29,6 +29,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from accounts.services import LANGUAGE_CODES
 from config.api import error_body
+from config.input import ascii_id
 from loyalty.currencies import ISO_4217
 from loyalty.models import Account, EventType, Tier
 from loyalty.selectors import account_entries, member_account_fast, member_summary
@@ -201,6 +202,18 @@ class LedgerPagination(CursorPagination):
     page_size = 50
     max_page_size = 200
     page_size_query_param = "page_size"
+
+    def get_page_size(self, request: Request) -> int:
+        """``page_size`` is 1 to ``max_page_size`` in ASCII digits; not ``1_0``, ``３``, ``0``."""
+        if self.page_size_query_param not in request.query_params:
+            return self.page_size
+        size = ascii_id(request.query_params[self.page_size_query_param])
+        if size is None or not 1 <= size <= self.max_page_size:
+            message = _("The page size is a whole number from 1 to %(max)d in ASCII digits.")
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [message % {"max": self.max_page_size}]}
+            )
+        return size
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         """DRF's decoding, plus the position it leaves unchecked: a tampered one is the
