@@ -394,6 +394,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # <id:...> in API paths (config.input.AsciiIdConverter): 1 to 18 ASCII digits
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "maximum": 999_999_999_999_999_999}},
 }
 
 # --- Logging ----------------------------------------------------------------

@@ -21,16 +21,18 @@ ASCII_DECIMAL = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,20})?")
 
 
 class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer, or a string of ASCII digits; never a bool, ``²`` or ``١٠٠``."""
+    """An id: a JSON integer or a string of 1 to 18 ASCII digits, parsed by ``ascii_id``;
+    never a bool, ``-1``, ``²``, ``١٠٠`` or 20 digits."""
 
-    default_error_messages = {"invalid": _("A valid integer is required (ASCII digits).")}
+    default_error_messages = {"invalid": _("An id is a whole number of 1 to 18 ASCII digits.")}
 
     def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or (isinstance(data, str) and ascii_id(data) is None):
+        if isinstance(data, bool) or not isinstance(data, int | str):
             self.fail("invalid")
-        if not isinstance(data, int | str):
+        parsed = ascii_id(str(data))
+        if parsed is None:
             self.fail("invalid")
-        return super().to_internal_value(data)
+        return super().to_internal_value(parsed)
 
 
 class MoneyField(serializers.DecimalField):

@@ -153,7 +153,73 @@ def test_reward_list_member_id_takes_ascii_digits_only(api, member_id) -> None:
     response = api.get(f"/api/v1/rewards/?member_id={member_id}")
 
     assert_refused(response, "member_id")
-    assert response.json()["error"]["fields"]["member_id"] == ["A member id is a number."]
+    assert response.json()["error"]["fields"]["member_id"] == [ID_MESSAGE]
+
+
+ID_MESSAGE = "An id is a whole number of 1 to 18 ASCII digits."
+NOT_FOUND = {"error": {"code": "not_found", "message": "Not found.", "fields": {}}}
+
+
+@pytest.mark.parametrize("member_id", ["99999999999999999999", "-1", "0x1", "1.0"])
+def test_reward_list_member_id_outside_1_to_18_digits_says_what_an_id_is(api, member_id) -> None:
+    response = api.get(f"/api/v1/rewards/?member_id={member_id}")
+
+    assert_refused(response, "member_id")
+    assert response.json()["error"]["fields"]["member_id"] == [ID_MESSAGE]
+
+
+def test_reward_list_member_id_naming_no_member_is_a_404(api) -> None:
+    response = api.get("/api/v1/rewards/?member_id=999999999999999999")
+
+    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+
+
+@pytest.mark.parametrize(
+    "member_id", [99999999999999999999, "99999999999999999999", -1, "-1", "1.0", 1.0]
+)
+def test_event_member_id_outside_1_to_18_digits_is_the_same_field_error(
+    api, member, member_id
+) -> None:
+    before = written()
+
+    response = api.post(EVENTS, purchase(member, member_id=member_id), format="json")
+
+    assert_refused(response, "member_id")
+    assert response.json()["error"]["fields"]["member_id"] == [ID_MESSAGE]
+    assert written() == before
+
+
+@pytest.mark.parametrize("member_id", [999999999999999999, "999999999999999999"])
+def test_event_for_a_well_formed_id_naming_no_member_is_a_404(api, member, member_id) -> None:
+    before = written()
+
+    response = api.post(EVENTS, purchase(member, member_id=member_id), format="json")
+
+    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert written() == before
+
+
+def test_redemption_reward_id_of_20_digits_is_the_same_field_error(api, member) -> None:
+    url = f"/api/v1/members/{member.pk}/redemptions/"
+
+    response = api.post(url, {"reward_id": 10**19, "idempotency_key": "r-1"}, format="json")
+
+    assert_refused(response, "reward_id")
+    assert response.json()["error"]["fields"]["reward_id"] == [ID_MESSAGE]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/members/99999999999999999999/",
+        "/api/v1/members/999999999999999999/",
+        "/api/v1/members/99999999999999999999/ledger/",
+    ],
+)
+def test_a_member_path_with_an_id_naming_no_member_is_a_404(api, path) -> None:
+    response = api.get(path)
+
+    assert (response.status_code, response.json()) == (404, NOT_FOUND)
 
 
 def test_event_member_id_in_arabic_digits_is_refused(api, member) -> None:
