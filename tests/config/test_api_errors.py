@@ -173,3 +173,10 @@ def test_the_schema_and_the_docs_keep_their_own_formats_when_they_succeed(api) -
         "application/vnd.oai.openapi+json",
     )
     assert (docs.status_code, docs["Content-Type"]) == (200, "text/html; charset=utf-8")
+
+
+def test_any_view_answering_an_error_in_another_format_is_json_with_its_headers(api) -> None:
+    response = api.get("/api/v1/busy-text/")
+
+    assert error_of(response) == (429, JSON, "throttled")
+    assert response["Retry-After"] == "30"
