@@ -5,8 +5,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -110,3 +113,63 @@ def handler500(request: HttpRequest) -> HttpResponse:
     if not _is_api(request):
         return defaults.server_error(request)
     return _json_error(exceptions.APIException(), code="server_error")
+
+
+# --- the last word: whatever produced an error under /api/ (a third-party view such as the
+# schema or the docs, a renderer chosen for a success, a future view), it leaves as JSON.
+
+JSON_TYPE = "application/json"
+DEBUG_PAGES = (404, 500)  # DEBUG=1 keeps Django's debug pages for these
+ERRORS_BY_STATUS: dict[int, Callable[[HttpRequest], exceptions.APIException]] = {
+    400: lambda request: exceptions.ParseError(),
+    401: lambda request: exceptions.NotAuthenticated(),
+    403: lambda request: exceptions.PermissionDenied(),
+    404: lambda request: exceptions.NotFound(),
+    405: lambda request: exceptions.MethodNotAllowed(request.method or ""),
+    406: lambda request: exceptions.NotAcceptable(),
+    415: lambda request: exceptions.UnsupportedMediaType(request.content_type or ""),
+    429: lambda request: exceptions.Throttled(),
+    500: lambda request: exceptions.APIException(),
+}
+KEPT_OUT = {"content-type", "content-length"}
+
+
+def _is_json(response: HttpResponse) -> bool:
+    media_type = response.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    return media_type == JSON_TYPE
+
+
+def _needs_json(request: HttpRequest, response: HttpResponse) -> bool:
+    if not _is_api(request) or response.status_code < 400 or _is_json(response):
+        return False
+    return not (settings.DEBUG and response.status_code in DEBUG_PAGES)
+
+
+def json_error_for(request: HttpRequest, status_code: int) -> JsonResponse:
+    """The documented error of a status (``error`` and the HTTP reason for the others)."""
+    make = ERRORS_BY_STATUS.get(status_code)
+    if make is None:
+        body = error_body("error", HTTPStatus(status_code).phrase)
+        return JsonResponse(body, status=status_code)
+    exc = make(request)
+    code = "server_error" if status_code == 500 else str(exc.default_code)
+    return JsonResponse(error_body(code, str(exc.detail)), status=status_code)
+
+
+class ApiErrorShapeMiddleware:
+    """An error under /api/ whose body is not JSON (HTML, YAML, OpenAPI JSON) is replaced by
+    the JSON error of its status, keeping its other headers (``Allow``, ``Retry-After``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not _needs_json(request, response):
+            return response
+        replacement = json_error_for(request, response.status_code)
+        for header, value in response.headers.items():
+            if header.lower() not in KEPT_OUT:
+                replacement[header] = value
+        replacement.cookies = response.cookies
+        return replacement

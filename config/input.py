@@ -8,7 +8,8 @@ accepts ``²`` and ``int()`` accepts ``١٠٠``. So:
   form-encoded body that carries NUL or a lone surrogate (JSON under ``/api/``);
 - ``StrictJSONParser`` (the API's only parser) refuses them in any string of a JSON body,
   keys included, at any depth, and refuses bodies nested deeper than ``MAX_JSON_DEPTH``;
-- ``ascii_id`` is the one place an id in request data is parsed: ASCII digits only;
+- ``ascii_id`` is the one place an id in request data is parsed: 1 to 18 ASCII digits
+  (query strings, bodies through ``StrictIntegerField``, paths through ``AsciiIdConverter``);
 - ``digits_ascii`` turns the Persian and Arabic-Indic digits a member may type into ASCII.
 """
 
@@ -47,6 +48,25 @@ def ascii_id(value: object) -> int | None:
     if isinstance(value, str) and ASCII_ID.fullmatch(value):
         return int(value)
     return None
+
+
+def id_message() -> str:
+    return _("An id is a whole number of 1 to 18 ASCII digits.")
+
+
+class AsciiIdConverter:
+    """``<id:member_id>`` in a URL: what ``ascii_id`` takes, else the path is unknown (404)."""
+
+    regex = ASCII_ID.pattern
+
+    def to_python(self, value: str) -> int:
+        parsed = ascii_id(value)
+        if parsed is None:
+            raise ValueError(value)
+        return parsed
+
+    def to_url(self, value: object) -> str:
+        return str(value)
 
 
 def digits_ascii(value: str) -> str:

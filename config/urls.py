@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.analytics_views import analytics_view
+from config.input import AsciiIdConverter
 from config.member_views import member_360_view
 from config.views import email_preview, email_preview_index, favicon
+
+register_converter(AsciiIdConverter, "id")
 
 handler400 = "config.api.handler400"
 handler403 = "config.api.handler403"

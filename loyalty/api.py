@@ -29,13 +29,19 @@ from rest_framework.views import APIView
 from accounts.models import User
 from accounts.services import LANGUAGE_CODES
 from config.api import error_body
+from config.input import ascii_id
 from loyalty.currencies import ISO_4217
 from loyalty.models import Account, EventType, Tier
 from loyalty.selectors import account_entries, member_account_fast, member_summary
 from loyalty.services.earning import EventInput, event_record
 from loyalty.services.ledger import account_for_member
 from loyalty.services.members import member_enroll
-from loyalty.validation import MoneyField, StrictIntegerField
+from loyalty.validation import (
+    MoneyField,
+    StrictDateField,
+    StrictDateTimeField,
+    StrictIntegerField,
+)
 
 API_EVENT_TYPES = [
     EventType.PURCHASE,
@@ -154,7 +160,7 @@ class MemberCreateApi(APIView):
         language = serializers.ChoiceField(
             choices=sorted(LANGUAGE_CODES), required=False, default=""
         )
-        birthday = serializers.DateField(required=False, allow_null=True, default=None)
+        birthday = StrictDateField(required=False, allow_null=True, default=None)
 
         def validate_birthday(self, value: Any) -> Any:
             if value and value > timezone.localdate():
@@ -196,6 +202,18 @@ class LedgerPagination(CursorPagination):
     page_size = 50
     max_page_size = 200
     page_size_query_param = "page_size"
+
+    def get_page_size(self, request: Request) -> int:
+        """``page_size`` is 1 to ``max_page_size`` in ASCII digits; not ``1_0``, ``３``, ``0``."""
+        if self.page_size_query_param not in request.query_params:
+            return self.page_size
+        size = ascii_id(request.query_params[self.page_size_query_param])
+        if size is None or not 1 <= size <= self.max_page_size:
+            message = _("The page size is a whole number from 1 to %(max)d in ASCII digits.")
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [message % {"max": self.max_page_size}]}
+            )
+        return size
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         """DRF's decoding, plus the position it leaves unchecked: a tampered one is the
@@ -269,7 +287,7 @@ class EventInputSerializer(serializers.Serializer):
     )
     currency = serializers.CharField(min_length=3, max_length=3, required=False, default="")
     order_id = serializers.CharField(max_length=100, required=False, default="")
-    occurred_at = serializers.DateTimeField(required=False, default=None, allow_null=True)
+    occurred_at = StrictDateTimeField(required=False, default=None, allow_null=True)
     metadata = serializers.DictField(required=False, default=dict)
 
     def validate_currency(self, value: str) -> str:

@@ -6,7 +6,7 @@ from loyalty.api import EventCreateApi, MemberCreateApi, MemberDetailApi, Member
 
 urlpatterns = [
     path("members/", MemberCreateApi.as_view(), name="api-member-create"),
-    path("members/<int:member_id>/", MemberDetailApi.as_view(), name="api-member-detail"),
-    path("members/<int:member_id>/ledger/", MemberLedgerApi.as_view(), name="api-member-ledger"),
+    path("members/<id:member_id>/", MemberDetailApi.as_view(), name="api-member-detail"),
+    path("members/<id:member_id>/ledger/", MemberLedgerApi.as_view(), name="api-member-ledger"),
     path("events/", EventCreateApi.as_view(), name="api-event-create"),
 ]

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import api_exception_handler
-from config.input import ascii_id
+from config.input import ascii_id, id_message
 from loyalty.api import ERROR, member_account, member_account_read
 from loyalty.api_auth import ApiKeyRateThrottle
 from loyalty.errors import IdempotencyConflict, InsufficientPoints
@@ -72,7 +72,7 @@ class RewardListApi(APIView):
         if not member_id:
             return Response(RewardOutputSerializer(rewards_live(), many=True, context=context).data)
         if (parsed_id := ascii_id(member_id)) is None:
-            raise exceptions.ValidationError({"member_id": [_("A member id is a number.")]})
+            raise exceptions.ValidationError({"member_id": [id_message()]})
         account = member_account_read(parsed_id)
         rows = []
         for reward, verdict in rewards_with_eligibility(account=account):

@@ -7,7 +7,7 @@ from rewards.api import RedemptionCreateApi, RewardListApi, VoucherDetailApi, Vo
 urlpatterns = [
     path("rewards/", RewardListApi.as_view(), name="api-reward-list"),
     path(
-        "members/<int:member_id>/redemptions/",
+        "members/<id:member_id>/redemptions/",
         RedemptionCreateApi.as_view(),
         name="api-redemption-create",
     ),

@@ -25,6 +25,13 @@ def crash_view(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("a bug in a plain Django view")
 
 
+def busy_text_view(request: HttpRequest) -> HttpResponse:
+    """A view that answers an error in its own format, as a third-party view might."""
+    response = HttpResponse("slow down", status=429, content_type="text/plain")
+    response["Retry-After"] = "30"
+    return response
+
+
 class CrashMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -40,6 +47,7 @@ class CrashMiddleware:
 urlpatterns = [
     path("api/v1/crash-drf/", CrashApi.as_view()),
     path("api/v1/crash-django/", crash_view),
+    path("api/v1/busy-text/", busy_text_view),
     path("crash-page/", crash_view),
     *urlpatterns,
 ]

@@ -131,3 +131,52 @@ def test_pages_outside_the_api_keep_their_html_errors(client) -> None:
 
     assert (missing.status_code, missing["Content-Type"]) == (404, "text/html; charset=utf-8")
     assert (crash.status_code, crash["Content-Type"]) == (500, "text/html; charset=utf-8")
+
+
+# --- views that render their errors in their own format (the schema, the docs) -----------
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_a_wrong_method_on_the_api_docs_is_json_405_with_allow(api, method) -> None:
+    response = getattr(api, method)("/api/docs/")
+
+    assert error_of(response) == (405, JSON, "method_not_allowed")
+    assert response.json()["error"]["message"] == f'Method "{method.upper()}" not allowed.'
+    assert "GET" in response["Allow"]
+
+
+@pytest.mark.parametrize("query", ["", "?format=json", "?format=yaml"])
+def test_a_wrong_method_on_the_schema_is_json_405(api, query) -> None:
+    response = api.post(f"/api/schema/{query}")
+
+    assert error_of(response) == (405, JSON, "method_not_allowed")
+    assert "GET" in response["Allow"]
+
+
+def test_an_unknown_schema_format_is_json_404(api) -> None:
+    response = api.get("/api/schema/?format=xml")
+
+    assert error_of(response) == (404, JSON, "not_found")
+
+
+def test_the_schema_and_the_docs_keep_their_own_formats_when_they_succeed(api) -> None:
+    schema = api.get("/api/schema/")
+    as_json = api.get("/api/schema/?format=json")
+    docs = api.get("/api/docs/")
+
+    assert (schema.status_code, schema["Content-Type"]) == (
+        200,
+        "application/vnd.oai.openapi; charset=utf-8",
+    )
+    assert (as_json.status_code, as_json["Content-Type"]) == (
+        200,
+        "application/vnd.oai.openapi+json",
+    )
+    assert (docs.status_code, docs["Content-Type"]) == (200, "text/html; charset=utf-8")
+
+
+def test_any_view_answering_an_error_in_another_format_is_json_with_its_headers(api) -> None:
+    response = api.get("/api/v1/busy-text/")
+
+    assert error_of(response) == (429, JSON, "throttled")
+    assert response["Retry-After"] == "30"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -153,7 +153,73 @@ def test_reward_list_member_id_takes_ascii_digits_only(api, member_id) -> None:
     response = api.get(f"/api/v1/rewards/?member_id={member_id}")
 
     assert_refused(response, "member_id")
-    assert response.json()["error"]["fields"]["member_id"] == ["A member id is a number."]
+    assert response.json()["error"]["fields"]["member_id"] == [ID_MESSAGE]
+
+
+ID_MESSAGE = "An id is a whole number of 1 to 18 ASCII digits."
+NOT_FOUND = {"error": {"code": "not_found", "message": "Not found.", "fields": {}}}
+
+
+@pytest.mark.parametrize("member_id", ["99999999999999999999", "-1", "0x1", "1.0"])
+def test_reward_list_member_id_outside_1_to_18_digits_says_what_an_id_is(api, member_id) -> None:
+    response = api.get(f"/api/v1/rewards/?member_id={member_id}")
+
+    assert_refused(response, "member_id")
+    assert response.json()["error"]["fields"]["member_id"] == [ID_MESSAGE]
+
+
+def test_reward_list_member_id_naming_no_member_is_a_404(api) -> None:
+    response = api.get("/api/v1/rewards/?member_id=999999999999999999")
+
+    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+
+
+@pytest.mark.parametrize(
+    "member_id", [99999999999999999999, "99999999999999999999", -1, "-1", "1.0", 1.0]
+)
+def test_event_member_id_outside_1_to_18_digits_is_the_same_field_error(
+    api, member, member_id
+) -> None:
+    before = written()
+
+    response = api.post(EVENTS, purchase(member, member_id=member_id), format="json")
+
+    assert_refused(response, "member_id")
+    assert response.json()["error"]["fields"]["member_id"] == [ID_MESSAGE]
+    assert written() == before
+
+
+@pytest.mark.parametrize("member_id", [999999999999999999, "999999999999999999"])
+def test_event_for_a_well_formed_id_naming_no_member_is_a_404(api, member, member_id) -> None:
+    before = written()
+
+    response = api.post(EVENTS, purchase(member, member_id=member_id), format="json")
+
+    assert (response.status_code, response.json()) == (404, NOT_FOUND)
+    assert written() == before
+
+
+def test_redemption_reward_id_of_20_digits_is_the_same_field_error(api, member) -> None:
+    url = f"/api/v1/members/{member.pk}/redemptions/"
+
+    response = api.post(url, {"reward_id": 10**19, "idempotency_key": "r-1"}, format="json")
+
+    assert_refused(response, "reward_id")
+    assert response.json()["error"]["fields"]["reward_id"] == [ID_MESSAGE]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/members/99999999999999999999/",
+        "/api/v1/members/999999999999999999/",
+        "/api/v1/members/99999999999999999999/ledger/",
+    ],
+)
+def test_a_member_path_with_an_id_naming_no_member_is_a_404(api, path) -> None:
+    response = api.get(path)
+
+    assert (response.status_code, response.json()) == (404, NOT_FOUND)
 
 
 def test_event_member_id_in_arabic_digits_is_refused(api, member) -> None:
@@ -164,6 +230,50 @@ def test_event_member_id_in_arabic_digits_is_refused(api, member) -> None:
 
     assert_refused(response, "member_id")
     assert written() == before
+
+
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.parametrize("digits", [FULL_WIDTH, ARABIC_INDIC], ids=["full-width", "arabic"])
+def test_event_time_in_non_ascii_digits_is_a_field_error(api, member, digits) -> None:
+    occurred = (timezone.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    before = written()
+
+    response = api.post(
+        EVENTS, purchase(member, occurred_at=occurred.translate(digits)), format="json"
+    )
+
+    assert_refused(response, "occurred_at")
+    assert response.json()["error"]["fields"]["occurred_at"] == [
+        "Enter a date and time in ISO 8601 with ASCII digits, such as 2026-12-04T10:00:00Z."
+    ]
+    assert written() == before
+
+
+@pytest.mark.parametrize("birthday", ["١٩٩٠-٠١-٠٢", "１９９０-01-02", "۱۹۹۰-۰۱-۰۲"])
+def test_member_birthday_in_non_ascii_digits_is_a_field_error(api, birthday) -> None:
+    before = written()
+
+    response = api.post(
+        "/api/v1/members/", {"email": "ada@example.com", "birthday": birthday}, format="json"
+    )
+
+    assert_refused(response, "birthday")
+    assert response.json()["error"]["fields"]["birthday"] == [
+        "Enter a date in ISO 8601 with ASCII digits, such as 1990-01-02."
+    ]
+    assert written() == before
+
+
+def test_member_birthday_in_ascii_is_accepted(api) -> None:
+    response = api.post(
+        "/api/v1/members/", {"email": "ada@example.com", "birthday": "1990-01-02"}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert User.objects.get(email="ada@example.com").birthday == date(1990, 1, 2)
 
 
 @pytest.mark.parametrize("amount", ["1_000", "١٠٠", "１００", "1e3", " 12"])

@@ -67,3 +67,61 @@ def test_the_next_link_still_pages_through_the_ledger(api, account) -> None:
 
     assert [len(first["results"]), len(second["results"])] == [2, 1]
     assert second["next"] is None
+
+
+# --- page_size ------------------------------------------------------------------------------
+
+PAGE_SIZE_REFUSED = {
+    "error": {
+        "code": "invalid",
+        "message": "The request has invalid fields.",
+        "fields": {"page_size": ["The page size is a whole number from 1 to 200 in ASCII digits."]},
+    }
+}
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["1_0", "%EF%BC%93", "%D9%A3", "%C2%B2", "0", "-1", "abc", "", "201", "2.0", "+2", "%202"],
+    ids=[
+        "underscore",
+        "full-width",
+        "arabic",
+        "superscript",
+        "zero",
+        "negative",
+        "letters",
+        "empty",
+        "over-max",
+        "decimal",
+        "plus",
+        "space",
+    ],
+)
+def test_a_page_size_that_is_not_1_to_200_in_ascii_digits_is_a_field_error(
+    api, account, value
+) -> None:
+    url = reverse("api-member-ledger", args=[account.member_id])
+
+    response = api.get(f"{url}?page_size={value}")
+
+    assert (response.status_code, response.json()) == (400, PAGE_SIZE_REFUSED)
+
+
+@pytest.mark.parametrize(("value", "entries"), [("1", 1), ("2", 2), ("200", 3), ("02", 2)])
+def test_a_page_size_in_ascii_digits_from_1_to_200_sizes_the_page(
+    api, account, value, entries
+) -> None:
+    url = reverse("api-member-ledger", args=[account.member_id])
+
+    response = api.get(f"{url}?page_size={value}")
+
+    assert (response.status_code, len(response.json()["results"])) == (200, entries)
+
+
+def test_without_a_page_size_the_page_holds_the_default(api, account) -> None:
+    url = reverse("api-member-ledger", args=[account.member_id])
+
+    response = api.get(url)
+
+    assert (response.status_code, len(response.json()["results"])) == (200, 3)

@@ -186,6 +186,56 @@ def _api_problem(response, value: str, before: tuple[int, ...]) -> str:
     return ""
 
 
+NON_ASCII_DATES = {
+    "date": ["２０２６-12-04", "١٩٩٠-٠١-٠٢", "۱۹۹۰-۰۱-۰۲", "1990-01-0²"],
+    "date-time": ["２０２６-12-04T10:00:00Z", "٢٠٢٦-١٢-٠٤T10:00:00Z", "2026-12-04T１0:00:00Z"],
+}
+
+
+def api_date_fields() -> dict[tuple[str, str], dict[str, str]]:
+    """(method, path) -> {field: "date" or "date-time"} of every API body, from the schema."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    found = {}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if body := operation.get("requestBody"):
+                node = _resolve(schema, body["content"]["application/json"]["schema"])
+                found[(method.upper(), path)] = {
+                    name: field["format"]
+                    for name, field in node["properties"].items()
+                    if field.get("format") in NON_ASCII_DATES
+                }
+    return found
+
+
+def test_the_date_sweep_finds_every_api_date_field() -> None:
+    dated = {operation: fields for operation, fields in api_date_fields().items() if fields}
+
+    assert dated == {
+        ("POST", "/api/v1/events/"): {"occurred_at": "date-time"},
+        ("POST", "/api/v1/members/"): {"birthday": "date"},
+    }
+
+
+def test_dates_in_non_ascii_digits_are_refused_in_every_api_date_field(shop) -> None:
+    accepted = []
+    for (method, path), fields in api_date_fields().items():
+        for field, kind in fields.items():
+            for value in NON_ASCII_DATES[kind]:
+                url, body = valid_request(shop, method, path)
+                before = written()
+                django_cache.clear()
+                response = shop["client"].generic(
+                    method, url, json.dumps({**body, field: value}), content_type="application/json"
+                )
+                refused = (
+                    response.status_code == 400 and field in response.json()["error"]["fields"]
+                )
+                if not refused or written() != before:
+                    accepted.append((path, field, value, response.status_code))
+    assert accepted == []
+
+
 def test_hostile_values_in_an_api_query_string_are_a_json_400(shop) -> None:
     for query in ("member_id=%00", "member_id=%C2%B2", "member_id=%ED%A0%80", "x%00=1"):
         response = shop["client"].get(f"/api/v1/rewards/?{query}")
