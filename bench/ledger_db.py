@@ -150,6 +150,7 @@ def _entries(params: dict[str, Any]) -> int:
         "idempotency_key": "'bench:earn:' || l.id",
         "occurred_at": "l.available_at",
         "lot_expires_at": "l.expires_at",
+        "lot_available_at": "l.available_at",
         "created_at": "%(now)s",
     }
     return insert_select(Entry, exprs, "loyalty_lot AS l", params)

@@ -33,21 +33,28 @@ FROM loyalty_lot GROUP BY account_id
 # entries (the per-lot checks below share it; a second GROUP BY over a million entries
 # would double verify_ledger's time). The credit that opened a lot is its one entry of the
 # lot's kind (the entries that follow a lot are releases, expiries and reversals); its
-# ``lot_expires_at`` is NULL on rows older than that column (then not compared), and
-# expiry entries are dated at the lot's expiry. Per-row equality tests, counted, keep it
-# fast (MIN/MAX of text would sort by collation).
+# ``lot_expires_at`` and ``lot_available_at`` are NULL on rows older than those columns
+# (then not compared). Expiry entries are dated at the lot's expiry and release entries at
+# its availability (the release job writes them so), which proves both on older rows once
+# the lot has expired or been released. Per-row equality tests, counted, keep it fast
+# (MIN/MAX of text would sort by collation).
 ENTRY_MISMATCH = """CASE WHEN e.account_id <> l.account_id THEN 1
     WHEN e.kind = l.kind THEN CASE WHEN e.points + e.pending_points <> l.points
-                                     OR e.lot_expires_at <> l.expires_at THEN 1 END
-    WHEN e.kind = 'expire' THEN CASE WHEN e.occurred_at <> l.expires_at THEN 1 END END"""
+                                     OR e.lot_expires_at <> l.expires_at
+                                     OR e.lot_available_at <> l.available_at THEN 1 END
+    WHEN e.kind = 'expire' THEN CASE WHEN e.occurred_at <> l.expires_at THEN 1 END
+    WHEN e.kind = 'release' THEN CASE WHEN e.occurred_at <> l.available_at THEN 1 END END"""
+LOT_COLUMNS = (
+    "l.id, l.account_id, l.kind, l.points, l.remaining, l.expired, l.available_at, l.expires_at"
+)
 LOT_ENTRIES = f"""
-SELECT l.id, l.account_id, l.kind, l.points, l.remaining, l.expired, l.expires_at,
+SELECT {LOT_COLUMNS},
     COALESCE(SUM(e.points + e.pending_points), 0) AS entered,
     COALESCE(SUM(CASE WHEN e.kind = 'expire' THEN -e.points END), 0) AS expire_total,
     COUNT(CASE WHEN e.kind = l.kind THEN 1 END) AS credits,
     COUNT({ENTRY_MISMATCH}) AS mismatches
 FROM loyalty_lot l LEFT JOIN loyalty_entry e ON e.lot_id = l.id
-GROUP BY l.id, l.account_id, l.kind, l.points, l.remaining, l.expired, l.expires_at
+GROUP BY {LOT_COLUMNS}
 """
 LOT_FACTS = f"""
 SELECT f.*, f.entered - COALESCE(a.total, 0) AS history
@@ -63,11 +70,11 @@ LOT_CHECKS: dict[str, tuple[str, str, str]] = {
         "id, remaining, history",
     ),
     "lot_matches_its_credit": (
-        "a lot's account, kind, points or expiry differ from the one credit entry that opened "
-        "it (or it has none, or several), or an entry of the lot is on another account or "
-        "expired it at another time",
+        "a lot's account, kind, points, availability or expiry differ from the one credit "
+        "entry that opened it (or it has none, or several), or an entry of the lot is on "
+        "another account, or released or expired it at another time",
         "credits <> 1 OR mismatches <> 0",
-        "id, account_id, kind, points, expires_at, credits, mismatches",
+        "id, account_id, kind, points, available_at, expires_at, credits, mismatches",
     ),
     "expiry_takes_each_point_once": (
         "a lot's expired total differs from the sum of its expiry entries",

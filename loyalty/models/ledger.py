@@ -98,6 +98,8 @@ class Entry(models.Model):
     # Recorded on credits (NULL on older rows and on other kinds): verify_ledger checks
     # the lot's expires_at against it, so an edited expiry shows up.
     lot_expires_at = models.DateTimeField(_("lot expiry at credit"), null=True, blank=True)
+    # Likewise the lot's available_at: an edited release date of a pending lot shows up.
+    lot_available_at = models.DateTimeField(_("lot availability at credit"), null=True, blank=True)
     related_entry = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,

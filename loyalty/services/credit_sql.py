@@ -29,10 +29,10 @@ WITH lot AS (
 ), entry AS (
     INSERT INTO loyalty_entry (account_id, kind, points, pending_points, qualifying_points,
                                lot_id, idempotency_key, source, details, note, occurred_at,
-                               created_at, created_by_id, lot_expires_at)
+                               created_at, created_by_id, lot_expires_at, lot_available_at)
     SELECT %(account)s, %(kind)s, %(available)s, %(pending)s, %(counted)s, lot.id, %(key)s,
            %(source)s, %(details)s::jsonb, %(note)s, %(occurred_at)s, %(now)s, %(created_by)s,
-           %(expires_at)s
+           %(expires_at)s, %(available_at)s
     FROM lot
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id
@@ -104,6 +104,7 @@ class CreditPlan:
             "occurred_at": self.occurred_at,
             "created_by_id": self.created_by_id,
             "lot_expires_at": self.expires_at,
+            "lot_available_at": self.available_at,
         }
 
 
@@ -196,9 +197,9 @@ WITH input AS (
 ), entry AS (
     INSERT INTO loyalty_entry (account_id, kind, points, pending_points, qualifying_points,
                                lot_id, idempotency_key, source, details, note, occurred_at,
-                               created_at, created_by_id, lot_expires_at)
+                               created_at, created_by_id, lot_expires_at, lot_available_at)
     SELECT %(account)s, kind, available, pending, counted, lot.id, key, source, details, note,
-           occurred_at, %(now)s, created_by, expires_at
+           occurred_at, %(now)s, created_by, expires_at, available_at
     FROM input JOIN lot ON lot.id = input.lot_id
     ORDER BY input.ord
     RETURNING id, lot_id

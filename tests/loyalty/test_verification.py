@@ -3,21 +3,29 @@ on PostgreSQL the database refuses edits of those columns in the first place."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from rest_framework.test import APIClient
 
-from loyalty.models import EntryKind, Lot
-from loyalty.services.expiry import points_expire
+from loyalty.models import CampaignKind, Entry, EntryKind, Lot, LotState
+from loyalty.services.apikeys import api_key_create
+from loyalty.services.expiry import pending_release, points_expire
+from loyalty.services.imports import events_import, rows_read
 from loyalty.services.ledger import points_credit, points_debit
 from loyalty.verification import LOT_CHECKS, ledger_offences
-from tests.loyalty.factories import AccountFactory
+from tests.accounts.factories import UserFactory
+from tests.loyalty.factories import AccountFactory, CampaignFactory, EarningRuleFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
+DESCRIPTION = LOT_CHECKS["lot_matches_its_credit"][0]
 TRIGGERS = (
     ("loyalty_lot", "loyalty_lot_fixed_columns"),
     ("loyalty_entry", "loyalty_entry_append_only"),
@@ -65,6 +73,7 @@ def later(lot: Lot, days: int) -> object:
         ("account", "UPDATE loyalty_lot SET account_id = %(other)s WHERE id = %(lot)s"),
         ("kind", "UPDATE loyalty_lot SET kind = 'bonus' WHERE id = %(lot)s"),
         ("expiry", "UPDATE loyalty_lot SET expires_at = %(later)s WHERE id = %(lot)s"),
+        ("availability", "UPDATE loyalty_lot SET available_at = %(later)s WHERE id = %(lot)s"),
         ("credit link", "UPDATE loyalty_entry SET lot_id = %(other_lot)s WHERE lot_id = %(lot)s"),
     ],
 )
@@ -90,7 +99,7 @@ def test_lot_points_changed_from_120_to_12345_is_the_only_offence() -> None:
 
     offences = ledger_offences()
     # (lot, its points, credits that opened it, entries that disagree with it)
-    assert [(o.check, o.row[0], o.row[3], o.row[5], o.row[6]) for o in offences] == [
+    assert [(o.check, o.row[0], o.row[3], o.row[6], o.row[7]) for o in offences] == [
         ("lot_matches_its_credit", lot.pk, 12345, 1, 1)
     ]
 
@@ -105,6 +114,100 @@ def test_an_expired_lots_expiry_is_checked_against_its_expiry_entry_on_older_row
     tamper("UPDATE loyalty_lot SET expires_at = %s WHERE id = %s", [later(lot, -10), lot.pk])
 
     assert offenders("lot_matches_its_credit") == [lot.pk]
+
+
+def pending(points: int = 120, key: str = "p") -> Lot:
+    """A purchase's points held for the 14-day return window."""
+    return opened(points, key, available_at=timezone.now() + timedelta(days=14))
+
+
+def moved(lot: Lot, days: int) -> object:
+    return connection.ops.adapt_datetimefield_value(lot.available_at + timedelta(days=days))
+
+
+def test_a_pending_lot_moved_to_yesterday_fails_verify_before_and_after_its_release() -> None:
+    lot, other = pending(120, "p"), pending(50, "q")
+    assert ledger_offences() == []
+
+    tamper(
+        "UPDATE loyalty_lot SET available_at = %s WHERE id = %s",
+        [connection.ops.adapt_datetimefield_value(timezone.now() - timedelta(days=1)), lot.pk],
+    )
+
+    assert f"lot_matches_its_credit: {DESCRIPTION}: ({lot.pk}, " in verify_fails()
+    call_command("run_job", "release_pending", stdout=StringIO())
+    lot.refresh_from_db()
+    assert lot.state == LotState.AVAILABLE  # released 15 days early
+    assert Lot.objects.get(pk=other.pk).state == LotState.PENDING
+    assert f"lot_matches_its_credit: {DESCRIPTION}: ({lot.pk}, " in verify_fails()
+    assert offenders("lot_matches_its_credit") == [lot.pk]
+
+
+def test_an_available_lots_availability_moved_fails_verify_naming_the_lot() -> None:
+    lot = opened(120, "a")
+    opened(50, "b")
+    assert ledger_offences() == []
+
+    tamper("UPDATE loyalty_lot SET available_at = %s WHERE id = %s", [moved(lot, -3), lot.pk])
+
+    assert f"lot_matches_its_credit: {DESCRIPTION}: ({lot.pk}, " in verify_fails()
+    assert offenders("lot_matches_its_credit") == [lot.pk]
+
+
+def test_a_released_lots_availability_is_checked_against_its_release_entry_on_older_rows(
+    clock,
+) -> None:
+    lot = pending(80)
+    tamper("UPDATE loyalty_entry SET lot_available_at = NULL WHERE lot_id = %s", [lot.pk])
+    clock.shift(timedelta(days=15))
+    pending_release()
+    assert ledger_offences() == []  # rows from before lot_available_at existed still verify
+
+    tamper("UPDATE loyalty_lot SET available_at = %s WHERE id = %s", [moved(lot, -10), lot.pk])
+
+    assert offenders("lot_matches_its_credit") == [lot.pk]
+
+
+def test_every_credit_writer_records_the_lots_availability_on_its_credit(settings) -> None:
+    settings.RETURN_WINDOW_DAYS = 14
+    EarningRuleFactory(points_per_unit=Decimal("1.00"))
+    CampaignFactory(kind=CampaignKind.MULTIPLIER, multiplier=Decimal("2.00"), budget_points=1000)
+    pending(30, "direct")  # ORM path on SQLite, the one-statement SQL path on PostgreSQL
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key_create(name='Shop')[1]}")
+    member = AccountFactory().member
+    answer = api.post(
+        "/api/v1/events/",
+        {
+            "idempotency_key": "evt-1",
+            "type": "purchase",
+            "member_id": member.pk,
+            "amount": "40.00",
+            "currency": "EUR",
+            "order_id": "order-1",
+            "occurred_at": (timezone.now() - timedelta(hours=1)).isoformat(),
+        },
+        format="json",
+    )
+    AccountFactory(member=UserFactory(email="csv@example.com"))
+    occurred = (timezone.now() - timedelta(hours=2)).isoformat()
+    events_import(
+        rows=rows_read(
+            io.StringIO(
+                "order_id,member_email,amount,currency,occurred_at\n"
+                f"CSV-1,csv@example.com,25.00,EUR,{occurred}\n"
+            )
+        )
+    )
+
+    credits = Entry.objects.filter(lot__isnull=False).order_by("id")
+    recorded = [(e.lot_available_at, e.lot.available_at, e.lot.state) for e in credits]
+    assert answer.status_code == 201
+    assert len(recorded) == 5  # direct, purchase base + campaign, import base + campaign
+    assert all(e.lot_available_at is not None for e in credits)
+    assert [r[0] for r in recorded] == [r[1] for r in recorded]
+    assert {r[2] for r in recorded} == {LotState.PENDING}
+    assert ledger_offences() == []
 
 
 def test_spending_expiring_and_restoring_keep_the_books_verified(clock) -> None:

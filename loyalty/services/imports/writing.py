@@ -182,6 +182,7 @@ def _entry(row: Row, event: Event, credit: dict[str, Any], lot: Lot) -> Entry:
         details=_entry_details(row, credit, event.pk),
         occurred_at=row.occurred_at,
         lot_expires_at=credit["expires_at"],
+        lot_available_at=credit["available_at"],
     )
 
 
@@ -348,7 +349,7 @@ LOT_COLUMNS = (
 )
 ENTRY_COLUMNS = (
     "account_id, kind, points, pending_points, qualifying_points, lot_id, idempotency_key,"
-    " source, details, note, occurred_at, created_at, lot_expires_at"
+    " source, details, note, occurred_at, created_at, lot_expires_at, lot_available_at"
 )
 IMPORT_METADATA = json.dumps({"import": True})
 to_json = DjangoJSONEncoder().encode
@@ -481,6 +482,7 @@ def _entry_tuple(
         row.occurred_at,
         now,
         credit["expires_at"],
+        credit["available_at"],
     )
 
 
