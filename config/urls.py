@@ -33,7 +33,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     # Browsers ask for /favicon.ico on pages without an icon link (the admin, the API docs).
-    path("favicon.ico", favicon),
+    path("favicon.ico", favicon, name="favicon"),
 ]
 
 if settings.DEBUG:
