@@ -443,6 +443,10 @@ def _refundable(data: EventInput, account: Account) -> Event:
             field="order_id",
         )
     if data.amount is None or purchase.refunded_amount + data.amount > purchase.amount:
+        if Event.objects.filter(idempotency_key=data.idempotency_key).exists():
+            # A retry of a refund already counted in refunded_amount: replay its answer
+            # (event_record does) rather than refuse it as too much.
+            raise IdempotencyConflict(data.idempotency_key)
         left = purchase.amount - purchase.refunded_amount
         raise EventRefused(
             _(

@@ -289,6 +289,21 @@ def test_refund_through_the_api(api, member) -> None:
     assert refund.json()["pending"] == 60
 
 
+def test_a_retried_refund_of_most_of_an_order_replays_the_first_answer(api, member) -> None:
+    # given a purchase of 80 and a refund of 60 that went through, whose answer was lost
+    api.post(EVENTS, purchase_body(member, key="p1", order_id="O-1", amount="80"), format="json")
+    body = purchase_body(member, key="r1", type="refund", order_id="O-1", amount="60")
+    first = api.post(EVENTS, body, format="json")
+
+    # when the shop retries the same refund with the same key
+    retry = api.post(EVENTS, body, format="json")
+
+    # then it gets the first answer back (not "the refund exceeds what was bought"), once
+    assert (first.status_code, retry.status_code) == (201, 200)
+    assert retry.json() == first.json()
+    assert Event.objects.filter(type="refund").count() == 1
+
+
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
