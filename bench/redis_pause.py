@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import platform
 import signal
 import statistics
 import subprocess
@@ -36,20 +35,19 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
 from bench.machine import wait_quiet
 from bench.options import add_database_options
 from bench.web_measure import access_log_size, server_times
 from bench.web_run import (
-    GIT,
     VAR,
     bench_env,
     collectstatic,
     database_drop,
     django_setup,
     emit,
+    environment,
     gunicorn,
     http_get,
     log,
@@ -191,27 +189,10 @@ def run_phases(args: argparse.Namespace, keys: list[str], redis: subprocess.Pope
     return results
 
 
-def machine(database: str, args: argparse.Namespace) -> dict[str, Any]:
-    from bench.ledger_db import server_facts
-
-    meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
-    redis_version = run(["redis-server", "--version"]).stdout.strip()
-    return {
-        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "commit": run([GIT, "rev-parse", "--short", "HEAD"]).stdout.strip(),
-        "nproc": os.cpu_count(),
-        "cpu": platform.processor() or platform.machine(),
-        "mem_total": meminfo["MemTotal"].strip(),
-        "loadavg": os.getloadavg(),
-        "python": platform.python_version(),
-        "django": version("django"),
-        "gunicorn": version("gunicorn"),
-        "redis_py": version("redis"),
-        "redis_server": redis_version,
-        "database": database,
-        "postgres": server_facts(),
-        "args": vars(args),
-    }
+def redis_tools() -> dict[str, str]:
+    """The versions this bench drives: redis-py and the private redis-server."""
+    server = run(["redis-server", "--version"]).stdout.strip()
+    return {"redis_py": version("redis"), "redis_server": server}
 
 
 def summary(records: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
@@ -242,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     with private_redis(args.redis_port) as redis:
         django_setup(env)
         keys = prepare(records, args)
-        emit(records, "environment", **machine(database_url.rsplit("/", 1)[-1], args))
+        database = database_url.rsplit("/", 1)[-1]
+        emit(records, "environment", **environment(database, vars(args), tools=redis_tools()))
         collectstatic(env)
         with gunicorn(env):
             wait_healthy(f"http://127.0.0.1:{args.port}")

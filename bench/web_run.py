@@ -304,12 +304,21 @@ class CpuShares:
         return {**shares, "cpu_busy": busy_between(self.jiffies, cpu_times())}
 
 
-def environment(database: str, args: dict[str, Any]) -> dict[str, Any]:
+def web_tools() -> dict[str, str]:
+    """The versions of the tools the web benches drive the load with."""
+    wrk_version = run([WRK, "-v"], check=False).stdout
+    return {"psycopg": version("psycopg"), "wrk": wrk_version.split("\n", 1)[0].strip()}
+
+
+def environment(
+    database: str, args: dict[str, Any], *, tools: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The machine, the software and the arguments of a run; ``tools`` are the versions of
+    what this bench drives (default: the web benches' psycopg and wrk)."""
     from bench.ledger_db import server_facts
 
     meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
     commit = run([GIT, "rev-parse", "--short", "HEAD"]).stdout.strip()
-    wrk_version = run([WRK, "-v"], check=False).stdout
     return {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "commit": commit,
@@ -320,8 +329,7 @@ def environment(database: str, args: dict[str, Any]) -> dict[str, Any]:
         "python": platform.python_version(),
         "django": version("django"),
         "gunicorn": version("gunicorn"),
-        "psycopg": version("psycopg"),
-        "wrk": wrk_version.split("\n", 1)[0].strip(),
+        **(web_tools() if tools is None else tools),
         "database": database,
         "postgres": server_facts(),
         "args": args,
